@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ListeningConfig(AppConfig):
+    name = "listening"
+    verbose_name = "Listening tests"
+    default_auto_field = "django.db.models.BigAutoField"
