@@ -1,0 +1,266 @@
+"""Seeded synthetic music and mastering chains, for tests, benchmarks and the demo.
+
+Nothing here is real music: it is a deterministic stand-in with the properties the
+metrics care about (drums with transients, a bass line, chords, a centre-panned
+vocal-like part with formants and vibrato, stereo width, a fade-out), so that the
+whole pipeline can be exercised without committing audio. Masters are made with
+real DSP (Spotify's pedalboard: compressor, limiter, shelving EQ), never faked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from analysis.audio import Audio, Signal, check_rate
+
+
+@dataclass(frozen=True)
+class GenreStyle:
+    """Parameters that give each synthetic genre its character."""
+
+    tempo: float  # beats per minute
+    drums: float  # drum level (linear)
+    bass: float
+    chords: float
+    vocal: float
+    brightness: float  # hi-hat / high-frequency content
+    swing: float  # 0 = straight eighths
+
+
+GENRES: dict[str, GenreStyle] = {
+    "pop": GenreStyle(112, 0.8, 0.7, 0.45, 0.6, 0.5, 0.0),
+    "rock": GenreStyle(132, 1.0, 0.8, 0.7, 0.5, 0.8, 0.0),
+    "jazz": GenreStyle(96, 0.35, 0.6, 0.55, 0.45, 0.35, 0.33),
+    "classical": GenreStyle(72, 0.0, 0.35, 0.9, 0.0, 0.15, 0.0),
+    "electronic": GenreStyle(126, 1.0, 1.0, 0.4, 0.35, 0.9, 0.0),
+    "hiphop": GenreStyle(90, 1.0, 1.0, 0.3, 0.7, 0.4, 0.2),
+}
+
+_SCALE = np.array([0, 2, 4, 5, 7, 9, 11])  # major scale, semitones
+
+
+def _midi_hz(note: float) -> float:
+    return float(440.0 * 2.0 ** ((note - 69.0) / 12.0))
+
+
+def _place(out: Signal, event: Signal, start: int) -> None:
+    end = min(out.shape[0], start + event.shape[0])
+    if start < end:
+        out[start:end] += event[: end - start]
+
+
+def synthetic_mix(
+    duration: float,
+    rate: int = 44100,
+    *,
+    genre: str = "pop",
+    seed: int = 0,
+    fade_out: float = 3.0,
+    peak_dbfs: float = -6.0,
+) -> Audio:
+    """Synthesise a seeded stereo "mix" of a given genre.
+
+    Parameters
+    ----------
+    duration : float
+        Length in seconds.
+    rate : int
+        Sample rate in Hz.
+    genre : str
+        One of :data:`GENRES`.
+    seed : int
+        Seed of the random generator; the same seed gives the same samples.
+    fade_out : float
+        Length of a linear fade-out at the end, in seconds (0 for none).
+    peak_dbfs : float
+        Sample peak of the result, in dBFS (a mix with headroom, as delivered to mastering).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(round(duration * rate), 2)`` float64 audio.
+
+    Examples
+    --------
+    >>> x = synthetic_mix(2.0, 8000, genre="jazz", seed=1)
+    >>> x.shape
+    (16000, 2)
+    """
+    rate = check_rate(rate)
+    if genre not in GENRES:
+        raise ValueError(f"genre={genre!r} must be one of {sorted(GENRES)}")
+    style = GENRES[genre]
+    rng = np.random.default_rng(seed)
+    n = round(duration * rate)
+    left = np.zeros(n)
+    right = np.zeros(n)
+    beat = 60.0 / style.tempo
+    root = 45 + int(rng.integers(0, 7))  # A2..E3
+    progression = [0, 5, 3, 4] if rng.random() < 0.5 else [0, 3, 4, 4]
+    n_beats = int(duration / beat) + 1
+
+    def t_of(samples: int) -> Signal:
+        return np.arange(samples) / rate
+
+    # Drums: kick on 1 and 3, snare on 2 and 4, hats on eighths.
+    if style.drums > 0:
+        kt = t_of(int(0.35 * rate))
+        kick = np.sin(2 * np.pi * (45 * kt + 60 * (1 - np.exp(-kt * 30)) / 30)) * np.exp(-kt * 9)
+        st = t_of(int(0.2 * rate))
+        hat_len = int(0.05 * rate)
+        b, a = signal.butter(2, min(7000.0, 0.4 * rate) / (rate / 2), "highpass")
+        for k in range(n_beats):
+            start = int(k * beat * rate)
+            if k % 2 == 0:
+                _place(left, style.drums * 0.9 * kick, start)
+                _place(right, style.drums * 0.9 * kick, start)
+            else:
+                snare = rng.standard_normal(st.size) * np.exp(-st * 22) * 0.45
+                snare += 0.3 * np.sin(2 * np.pi * 190 * st) * np.exp(-st * 30)
+                _place(left, style.drums * snare, start)
+                _place(right, style.drums * snare * 0.9, start)
+            for half in (0, 1):
+                offset = half * beat * (0.5 + style.swing * 0.5 * half)
+                hat = signal.lfilter(b, a, rng.standard_normal(hat_len))
+                hat *= np.exp(-t_of(hat_len) * 80) * style.brightness * 0.35
+                pos = int((k * beat + offset) * rate)
+                _place(left, hat * 0.7, pos)
+                _place(right, hat, pos)
+
+    # Bass: one note per beat following the progression, a filtered saw.
+    if style.bass > 0:
+        bt = t_of(int(beat * rate))
+        for k in range(n_beats):
+            degree = progression[(k // 4) % len(progression)]
+            note = root - 12 + _SCALE[degree % 7] + (12 if rng.random() < 0.15 else 0)
+            f = _midi_hz(note)
+            saw = 2 * ((f * bt) % 1.0) - 1
+            saw = signal.lfilter(*signal.butter(2, 400 / (rate / 2)), saw)
+            env = np.minimum(1.0, bt * 200) * np.exp(-bt * 2.5)
+            ev = style.bass * 0.6 * saw * env
+            _place(left, ev, int(k * beat * rate))
+            _place(right, ev, int(k * beat * rate))
+
+    # Chords: four-beat pads of stacked harmonics, panned apart.
+    if style.chords > 0:
+        bar = 4 * beat
+        ct = t_of(int(bar * rate))
+        for k in range(int(duration / bar) + 1):
+            degree = progression[k % len(progression)]
+            chord = [_SCALE[(degree + i) % 7] + 12 * ((degree + i) // 7) for i in (0, 2, 4)]
+            pad = np.zeros(ct.size)
+            for j, semis in enumerate(chord):
+                f = _midi_hz(root + 12 + semis)
+                for h in range(1, 6):
+                    pad += np.sin(2 * np.pi * f * h * ct + rng.random() * 6.28) / (h * 1.6) / 3
+                _ = j
+            env = np.minimum(1.0, ct * 8) * np.minimum(1.0, (ct[-1] - ct) * 8 + 0.05)
+            pad *= style.chords * 0.3 * env
+            _place(left, pad * 1.0, int(k * bar * rate))
+            _place(right, pad * 0.6, int(k * bar * rate))
+            _place(right, np.roll(pad, int(0.012 * rate)) * 0.4, int(k * bar * rate))
+
+    # Vocal-like lead: a glottal pulse train with vibrato through three formants, centred.
+    if style.vocal > 0:
+        phrase = 2 * beat
+        vt = t_of(int(phrase * rate))
+        for k in range(int(duration / phrase) + 1):
+            if rng.random() < 0.25:
+                continue  # a breath
+            note = root + 12 + _SCALE[int(rng.integers(0, 7))]
+            f0 = _midi_hz(note) * (1 + 0.006 * np.sin(2 * np.pi * 5.5 * vt))
+            phase = np.cumsum(f0) / rate
+            pulses = (2 * (phase % 1.0) - 1) ** 3
+            voice = np.zeros(vt.size)
+            for formant, bw, gain in ((700, 110, 1.0), (1200, 120, 0.6), (2600, 160, 0.35)):
+                if formant < 0.45 * rate:
+                    bb, aa = signal.iirpeak(formant, formant / bw, fs=rate)
+                    voice += gain * signal.lfilter(bb, aa, pulses)
+            env = np.minimum(1.0, vt * 20) * np.minimum(1.0, (vt[-1] - vt) * 6)
+            ev = style.vocal * 0.25 * voice * env
+            _place(left, ev, int(k * phrase * rate))
+            _place(right, ev, int(k * phrase * rate))
+
+    # Classical pieces get a slow dynamic swell so they are not static.
+    t = t_of(n)
+    mix = np.stack([left, right], axis=1)
+    if genre == "classical":
+        mix *= (1.0 + 0.5 * np.sin(2 * np.pi * t / max(8.0, duration / 3)))[:, np.newaxis]
+    mix += 1e-4 * rng.standard_normal(mix.shape)  # room noise floor, never digital silence
+    if fade_out > 0:
+        m = min(n, int(fade_out * rate))
+        mix[n - m :] *= np.linspace(1.0, 0.0, m)[:, np.newaxis]
+    peak = float(np.max(np.abs(mix)))
+    return np.ascontiguousarray(mix * (10 ** (peak_dbfs / 20) / peak))
+
+
+def _run(board: object, x: Audio, rate: int) -> Audio:
+    y = board(x.T.astype(np.float32), rate)  # type: ignore[operator]
+    return np.ascontiguousarray(np.asarray(y, dtype=np.float64).T)
+
+
+def ai_style_master(mix: Audio, rate: int) -> Audio:
+    """Master a mix the way the study found AI services do: loud, limited, bass-heavy.
+
+    A +4 dB low shelf at 120 Hz, a +2 dB high shelf at 9 kHz, 4:1 compression and a
+    brick-wall limiter driven by about 12 dB (pedalboard's JUCE processors).
+
+    Parameters
+    ----------
+    mix : numpy.ndarray
+        ``(samples, channels)`` audio.
+    rate : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        The master, same shape as ``mix``.
+    """
+    import pedalboard as pb
+
+    board = pb.Pedalboard(
+        [
+            pb.LowShelfFilter(cutoff_frequency_hz=120, gain_db=4.0, q=0.7),
+            pb.HighShelfFilter(cutoff_frequency_hz=9000, gain_db=2.0, q=0.7),
+            pb.Compressor(threshold_db=-20, ratio=4, attack_ms=5, release_ms=80),
+            pb.Gain(gain_db=12.0),
+            pb.Limiter(threshold_db=-1.0, release_ms=60),
+        ]
+    )
+    return _run(board, mix, rate)
+
+
+def engineer_style_master(mix: Audio, rate: int) -> Audio:
+    """Master a mix in a moderate, dynamic style, as a mastering engineer might.
+
+    Gentle corrective EQ (-1 dB at 250 Hz, +1 dB high shelf at 10 kHz), 2:1 glue
+    compression and a limiter that only catches peaks (about 4 dB of drive).
+
+    Parameters
+    ----------
+    mix : numpy.ndarray
+        ``(samples, channels)`` audio.
+    rate : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        The master, same shape as ``mix``.
+    """
+    import pedalboard as pb
+
+    board = pb.Pedalboard(
+        [
+            pb.PeakFilter(cutoff_frequency_hz=250, gain_db=-1.0, q=1.0),
+            pb.HighShelfFilter(cutoff_frequency_hz=10000, gain_db=1.0, q=0.7),
+            pb.Compressor(threshold_db=-16, ratio=2, attack_ms=30, release_ms=200),
+            pb.Gain(gain_db=4.0),
+            pb.Limiter(threshold_db=-1.0, release_ms=150),
+        ]
+    )
+    return _run(board, mix, rate)
