@@ -1,0 +1,515 @@
+/**
+ * The parts every trial page shares: progress, loading, transport, waveform,
+ * keyboard map, listening bookkeeping, autosave and the "Next" checks.
+ *
+ * A paradigm module (mushra.js, abx.js, ab.js) supplies the answer widgets through
+ * an object {name, render(page, container), problems(page), restore(page, answers),
+ * onKey?(page, event)} and calls mountTrial().
+ *
+ * The page only ever shows the opaque labels it is given ("A", "B", ...; "Reference").
+ * Condition keys stay in JavaScript memory and in the audio URLs; they are never
+ * written to the DOM or the console.
+ *
+ * @module trial
+ */
+
+/**
+ * What the server sends for one trial (Django: {{ trial|json_script:"trial-data" }}).
+ *
+ * @typedef {object} TrialDescription
+ * @property {'mushra'|'abx'|'ab'} [paradigm] or data-paradigm on the root element
+ * @property {'trial'|'training'} [mode] training pages save nothing but the submit
+ * @property {{id: (number|string), position: number, total: number}} trial position is 1-based
+ * @property {{key: string, label: string}[]} conditions in presentation order; labels "A", "B", ...
+ *   (ABX: "A", "B", "X"); keys are opaque per session
+ * @property {{key: string}|null} reference the open reference (MUSHRA), or null
+ * @property {{id: string, label: string}[]} attributes rated (MUSHRA) or asked (AB)
+ * @property {{must_play_all?: boolean, must_move_all?: boolean, require_100?: boolean,
+ *   min_listen_seconds?: number, allow_no_preference?: boolean, loop?: boolean}} rules
+ * @property {string} audio_url_template e.g. "/s/<token>/audio/{key}"
+ * @property {string} save_url answers and the submit are POSTed here
+ * @property {string} [events_url] listening events are POSTed here
+ * @property {string} [next_url] where to go after the submit if its response names none
+ * @property {number} [sample_rate] hint when the audio's header cannot be read
+ * @property {string} [instructions] shown above the player
+ * @property {{ratings?: Object<string, Object<string, number>>, choice?: string,
+ *   preferences?: Object<string, (string|null)>}} [answers] already saved (for resume)
+ * @property {string[]} [played] keys already listened to (for resume)
+ */
+
+import { Player } from './player.js';
+import { WaveformView, formatTime } from './waveform.js';
+import { EventLog, Saver } from './save.js';
+
+/**
+ * Create an element.
+ *
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs] attributes; `text` sets textContent, `on*` adds listeners
+ * @param {(Node|string|null)[]} [children]
+ * @returns {HTMLElement}
+ */
+export function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'text') node.textContent = value;
+    else if (name === 'className') node.className = value;
+    else if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+/** Keys that belong to the focused control rather than to the page. */
+function isTyping(target) {
+  if (!target || !target.tagName) return false;
+  const tag = target.tagName;
+  if (tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable) return true;
+  return tag === 'INPUT' && !['range', 'button', 'checkbox', 'radio', 'submit'].includes(target.type);
+}
+
+function keepsSpace(target) {
+  return !!target && (target.type === 'radio' || target.type === 'checkbox' || target.tagName === 'SUMMARY');
+}
+
+const SHORTCUTS = [
+  ['Space', 'play / pause'],
+  ['1 … 9', 'listen to condition A, B, C …'],
+  ['R or 0', 'listen to the reference'],
+  ['a / b', 'set the loop start / end at the playhead'],
+  ['l', 'loop on / off'],
+  ['← →', 'move the focused slider (or the playhead, on the waveform)'],
+];
+
+/**
+ * Build a trial page and start loading its audio.
+ *
+ * @param {HTMLElement} root container (usually <main>)
+ * @param {TrialDescription} data the trial description
+ * @param {{name: string, render: Function, problems: Function, restore: Function, onKey?: Function}} paradigm
+ * @param {{navigate?: (url: string) => void, player?: Player, fadeMs?: number}} [options]
+ * @returns {object} the page (also useful to tests)
+ */
+export function mountTrial(root, data, paradigm, options = {}) {
+  const trialId = data.trial.id;
+  const rules = data.rules || {};
+  const training = data.mode === 'training';
+  const conditions = data.conditions || [];
+  const hasReference = !!(data.reference && data.reference.key);
+  const offset = hasReference ? 1 : 0;
+  const keys = [...(hasReference ? [data.reference.key] : []), ...conditions.map((c) => c.key)];
+  const labels = [...(hasReference ? ['Reference'] : []), ...conditions.map((c) => c.label)];
+  const navigate = options.navigate || ((url) => window.location.assign(url));
+
+  const player = options.player || new Player({ fadeMs: options.fadeMs });
+  const saveStatus = el('p', { className: 'save-status', 'data-status': 'idle' });
+  const saver = new Saver({ url: data.save_url, statusElement: saveStatus });
+  const events = data.events_url ? new EventLog({ url: data.events_url, trialId }) : null;
+
+  const listened = keys.map(() => 0);
+  const played = new Set((data.played || []).filter((k) => keys.includes(k)));
+  const buttons = new Map();
+
+  root.classList.add('trial-page', `paradigm-${paradigm.name}`);
+  root.setAttribute('aria-busy', 'true');
+  root.replaceChildren();
+
+  // ---------------------------------------------------------------- header
+  const { position, total } = data.trial;
+  const progress = el(
+    'div',
+    {
+      className: 'trial-progress',
+      role: 'progressbar',
+      'aria-label': 'Progress through the test',
+      'aria-valuemin': 0,
+      'aria-valuemax': total,
+      'aria-valuenow': position,
+      'aria-valuetext': `Trial ${position} of ${total}`,
+    },
+    [el('span', { className: 'trial-progress-bar', style: `width: ${(100 * position) / Math.max(total, 1)}%` })],
+  );
+  const title = training ? 'Training' : `Trial ${position} of ${total}`;
+  root.append(
+    el('header', { className: 'trial-header' }, [
+      el('h1', { className: 'trial-title', text: title }),
+      progress,
+      saveStatus,
+    ]),
+  );
+  if (data.instructions) root.append(el('p', { className: 'instructions', text: data.instructions }));
+
+  // ---------------------------------------------------------------- loading
+  const loadingBar = el('span', { className: 'loading-bar' });
+  const loadingText = el('span', { className: 'loading-text', text: 'Loading audio… 0 %' });
+  const loading = el(
+    'div',
+    {
+      className: 'loading',
+      role: 'progressbar',
+      'aria-label': 'Loading audio',
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+      'aria-valuenow': 0,
+    },
+    [el('span', { className: 'loading-track' }, [loadingBar]), loadingText],
+  );
+  const retryButton = el('button', { type: 'button', className: 'retry', text: 'Try again' });
+  const loadError = el('div', { className: 'load-error', role: 'alert', hidden: true }, [
+    el('p', { text: 'The audio could not be loaded. Check your connection and try again.' }),
+    retryButton,
+  ]);
+  root.append(loading, loadError);
+
+  // ---------------------------------------------------------------- transport
+  const playButton = el('button', {
+    type: 'button',
+    className: 'play',
+    'aria-keyshortcuts': 'Space',
+    text: 'Play',
+  });
+  const loopButton = el('button', {
+    type: 'button',
+    className: 'loop',
+    'aria-pressed': 'false',
+    'aria-keyshortcuts': 'L',
+    text: 'Loop',
+  });
+  const loopA = el('button', { type: 'button', className: 'loop-a', 'aria-keyshortcuts': 'A', text: 'Set loop start' });
+  const loopB = el('button', { type: 'button', className: 'loop-b', 'aria-keyshortcuts': 'B', text: 'Set loop end' });
+  const time = el('span', { className: 'time', 'aria-hidden': 'true', text: '0:00.0 / 0:00.0' });
+  const canvas = el('canvas', { className: 'waveform' });
+  const answers = el('div', { className: 'answers' });
+  const problems = el('div', { className: 'problems', role: 'alert' });
+  const nextButton = el('button', {
+    type: 'button',
+    className: 'next',
+    text: position >= total && !training ? 'Finish' : 'Next',
+  });
+  const announcer = el('div', { className: 'visually-hidden sr-status', role: 'status', 'aria-live': 'polite' });
+  const body = el('div', { className: 'trial-body', inert: true }, [
+    el('div', { className: 'transport', role: 'group', 'aria-label': 'Playback' }, [
+      playButton,
+      loopButton,
+      loopA,
+      loopB,
+      time,
+    ]),
+    canvas,
+    answers,
+    problems,
+    el('div', { className: 'trial-nav' }, [nextButton]),
+    el('details', { className: 'shortcuts' }, [
+      el('summary', { text: 'Keyboard shortcuts' }),
+      el(
+        'dl',
+        {},
+        SHORTCUTS.flatMap(([key, what]) => [el('dt', { text: key }), el('dd', { text: what })]),
+      ),
+    ]),
+  ]);
+  root.append(body, announcer);
+
+  /** The page object handed to the paradigm. */
+  const page = {
+    data,
+    root,
+    player,
+    saver,
+    events,
+    rules,
+    training,
+    conditions,
+    hasReference,
+    keys,
+    labels,
+    played,
+    el,
+    /** Player index of the i-th rated condition. */
+    indexOf: (i) => i + offset,
+    /** Say something to screen-reader users. */
+    announce(message) {
+      announcer.textContent = '';
+      // A fresh text node makes screen readers announce repeated messages too.
+      setTimeout(() => {
+        announcer.textContent = message;
+      }, 30);
+    },
+    /**
+     * Save an answer (not in training).
+     *
+     * @param {object} bodyToSave
+     * @param {string} slot what the answer is about, for replacing unsent values
+     */
+    save(bodyToSave, slot) {
+      if (training) return Promise.resolve({ training: true });
+      return saver.save({ trial: trialId, ...bodyToSave }, { slot: `${trialId}:${slot}` }).catch(() => {});
+    },
+    /** Answers of this trial still waiting in the local queue (for resume). */
+    pendingAnswers() {
+      return saver.pending().filter((b) => b && b.trial === trialId && b.type !== 'submit');
+    },
+    /**
+     * A button that makes a condition audible (and starts playback).
+     *
+     * @param {number} index player index
+     * @param {string} [text] visible text (defaults to the label)
+     */
+    conditionButton(index, text) {
+      const label = labels[index];
+      const button = el('button', {
+        type: 'button',
+        className: index < offset ? 'condition reference' : 'condition',
+        'aria-pressed': 'false',
+        'aria-keyshortcuts': index < offset ? 'R' : index - offset < 9 ? String(index - offset + 1) : null,
+        text: text || label,
+        onclick: () => page.select(index),
+      });
+      button.append(el('span', { className: 'played-mark', 'aria-hidden': 'true' }));
+      buttons.set(index, [...(buttons.get(index) || []), button]);
+      updateButtons();
+      return button;
+    },
+    /** Switch to a condition, starting playback when paused. */
+    select(index) {
+      if (!player.ready || index < 0 || index >= keys.length) return;
+      player.switchTo(index);
+      if (!player.playing) player.play();
+      updateButtons();
+    },
+    /** Run the checks of the trial's rules; returns messages for the participant. */
+    problems() {
+      const found = [];
+      if (rules.must_play_all) {
+        const missing = keys.map((k, i) => i).filter((i) => i >= offset && !played.has(keys[i]));
+        if (missing.length) {
+          found.push({
+            message: `Listen to every condition first (not played yet: ${missing.map((i) => labels[i]).join(', ')}).`,
+            focus: (buttons.get(missing[0]) || [])[0],
+          });
+        }
+      }
+      return [...found, ...paradigm.problems(page)];
+    },
+    /** Re-run paradigm-specific display updates. */
+    refresh() {
+      updateButtons();
+    },
+  };
+
+  function updateButtons() {
+    for (const [index, list] of buttons) {
+      for (const button of list) {
+        const active = player.ready && player.active === index;
+        button.setAttribute('aria-pressed', active ? 'true' : 'false');
+        button.classList.toggle('is-active', active);
+        const isPlayed = played.has(keys[index]);
+        button.classList.toggle('played', isPlayed);
+        const name = index < offset ? 'Reference' : `Condition ${labels[index]}`;
+        button.setAttribute('aria-label', `${name}${isPlayed ? ', played' : ''}`);
+      }
+    }
+  }
+
+  function updateTransport() {
+    playButton.textContent = player.playing ? 'Pause' : 'Play';
+    playButton.setAttribute('aria-pressed', player.playing ? 'true' : 'false');
+    const loop = player.loop;
+    loopButton.setAttribute('aria-pressed', loop.on ? 'true' : 'false');
+    loopButton.textContent = loop.on ? `Loop ${formatTime(loop.a)}–${formatTime(loop.b)}` : 'Loop';
+    time.textContent = `${formatTime(player.position)} / ${formatTime(player.duration)}`;
+  }
+
+  // ---------------------------------------------------------------- listening bookkeeping
+  const need = () => Math.min(rules.min_listen_seconds ?? 1.0, player.duration / 2);
+  let lastTick = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const dt = (now - lastTick) / 1000;
+    lastTick = now;
+    if (!player.playing) return;
+    listened[player.active] += dt;
+    const key = keys[player.active];
+    if (!played.has(key) && listened[player.active] >= need()) {
+      played.add(key);
+      updateButtons();
+    }
+    time.textContent = `${formatTime(player.position)} / ${formatTime(player.duration)}`;
+  }, 100);
+
+  const keyOf = (index) => keys[index];
+  const log = (type, detail) => {
+    if (events && !training) events.push(type, detail);
+  };
+  player.addEventListener('play', (e) => {
+    updateTransport();
+    log('play', { position: e.detail.position, condition: keyOf(player.active) });
+  });
+  player.addEventListener('pause', (e) => {
+    updateTransport();
+    log('pause', { position: e.detail.position, condition: keyOf(player.active), reason: e.detail.reason });
+  });
+  player.addEventListener('switch', (e) => {
+    updateButtons();
+    page.announce(labels[e.detail.to]);
+    log('switch', { from: keyOf(e.detail.from), to: keyOf(e.detail.to), position: e.detail.position });
+  });
+  player.addEventListener('seek', (e) => {
+    updateTransport();
+    log('seek', { from: e.detail.from, to: e.detail.to });
+  });
+  player.addEventListener('loop', (e) => {
+    updateTransport();
+    const { on, a, b } = e.detail;
+    page.announce(on ? `Loop on, ${formatTime(a)} to ${formatTime(b)}` : 'Loop off');
+    log('loop', { on, a, b, position: e.detail.position });
+  });
+
+  // A submit restored from an earlier visit may be acknowledged now: follow it.
+  let leaving = false;
+  const leave = (url) => {
+    if (leaving) return;
+    leaving = true;
+    navigate(url);
+  };
+  saver.addEventListener('saved', (e) => {
+    const { body: sent, response } = e.detail;
+    if (sent && sent.type === 'submit' && sent.trial === trialId && response && response.next_url) {
+      leave(response.next_url);
+    }
+  });
+
+  saver.addEventListener('status', (e) => {
+    const { status } = e.detail;
+    if (status === 'retrying' || status === 'offline' || status === 'error') {
+      page.announce(saveStatus.textContent);
+    }
+  });
+
+  playButton.addEventListener('click', () => player.toggle());
+  loopButton.addEventListener('click', () => player.setLoop({ on: !player.loop.on }));
+  loopA.addEventListener('click', () => player.setLoopPoint('a'));
+  loopB.addEventListener('click', () => player.setLoopPoint('b'));
+
+  // ---------------------------------------------------------------- keyboard
+  const onKeyDown = (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target) || !player.ready) return;
+    if (event.key === ' ' || event.code === 'Space') {
+      if (keepsSpace(event.target)) return;
+      event.preventDefault();
+      if (!event.repeat) player.toggle();
+      return;
+    }
+    if (event.repeat) return;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (/^[1-9]$/.test(key)) {
+      const i = Number(key) - 1;
+      if (i < conditions.length) {
+        event.preventDefault();
+        page.select(page.indexOf(i));
+      }
+    } else if ((key === 'r' || key === '0') && hasReference) {
+      event.preventDefault();
+      page.select(0);
+    } else if (key === 'a' || key === 'b') {
+      event.preventDefault();
+      player.setLoopPoint(key);
+    } else if (key === 'l') {
+      event.preventDefault();
+      player.setLoop({ on: !player.loop.on });
+    } else if (paradigm.onKey) {
+      paradigm.onKey(page, event);
+    }
+  };
+  // Space would also "click" a focused button on key-up; the page owns Space.
+  const onKeyUp = (event) => {
+    if ((event.key === ' ' || event.code === 'Space') && !isTyping(event.target) && !keepsSpace(event.target)) {
+      event.preventDefault();
+    }
+  };
+  document.addEventListener('keydown', onKeyDown);
+  document.addEventListener('keyup', onKeyUp);
+
+  // ---------------------------------------------------------------- next
+  nextButton.addEventListener('click', async () => {
+    const found = page.problems();
+    problems.replaceChildren();
+    if (found.length) {
+      problems.append(el('ul', {}, found.map((p) => el('li', { text: p.message }))));
+      if (found[0].focus) found[0].focus.focus();
+      return;
+    }
+    nextButton.setAttribute('aria-disabled', 'true');
+    nextButton.disabled = true;
+    nextButton.textContent = 'Saving…';
+    player.pause();
+    if (events) events.flush();
+    await saver.flush();
+    try {
+      const response = await saver.save({ type: 'submit', trial: trialId }, { slot: `${trialId}:submit` });
+      const next = (response && (response.next_url || response.redirect)) || data.next_url;
+      if (next) leave(next);
+      else window.location.reload();
+    } catch (error) {
+      problems.append(el('p', { text: error.detail || 'The trial could not be submitted.' }));
+      nextButton.disabled = false;
+      nextButton.removeAttribute('aria-disabled');
+      nextButton.textContent = position >= total && !training ? 'Finish' : 'Next';
+    }
+  });
+
+  // ---------------------------------------------------------------- paradigm + load
+  paradigm.render(page, answers);
+  paradigm.restore(page, data.answers || {});
+  let waveform = null;
+
+  async function load() {
+    loadError.hidden = true;
+    loading.hidden = false;
+    const template = data.audio_url_template;
+    const urls = keys.map((key) => template.replace('{key}', encodeURIComponent(key)));
+    try {
+      await player.load(urls, {
+        sampleRate: data.sample_rate,
+        onProgress: ({ fraction }) => {
+          const percent = Math.round(100 * fraction);
+          loading.setAttribute('aria-valuenow', String(percent));
+          loadingBar.style.width = `${percent}%`;
+          loadingText.textContent = `Loading audio… ${percent} %`;
+        },
+      });
+    } catch (error) {
+      if (error && error.name === 'AbortError') return;
+      loading.hidden = true;
+      loadError.hidden = false;
+      retryButton.focus();
+      return;
+    }
+    loading.hidden = true;
+    root.setAttribute('aria-busy', 'false');
+    body.inert = false;
+    body.removeAttribute('inert');
+    player.setLoop({ on: rules.loop ?? true, a: 0, b: player.duration });
+    waveform = new WaveformView(canvas, player, { bufferIndex: 0 });
+    updateButtons();
+    updateTransport();
+    page.announce('Audio ready');
+    root.dispatchEvent(new CustomEvent('trial-ready', { bubbles: true }));
+  }
+  retryButton.addEventListener('click', load);
+  page.loaded = load();
+
+  page.destroy = () => {
+    clearInterval(ticker);
+    document.removeEventListener('keydown', onKeyDown);
+    document.removeEventListener('keyup', onKeyUp);
+    if (waveform) waveform.destroy();
+    player.close();
+  };
+  return page;
+}
