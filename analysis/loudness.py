@@ -722,6 +722,36 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
     >>> round(stats.integrated, 1), round(stats.sample_peak, 1)
     (-23.0, -23.0)
     """
+    return measure_loudness_and_gate(x, rate)[0]
+
+
+def measure_loudness_and_gate(x: Audio, rate: int) -> tuple[LoudnessStats, BlockGate]:
+    """Measure :func:`measure_loudness` and :func:`gated_blocks` from one K-weighting pass.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(samples, channels)`` audio, mono or stereo.
+    rate : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    tuple of LoudnessStats and BlockGate
+        The statistics, and the gated 400 ms blocks (for the gated LTAS of
+        :func:`analysis.spectral.measure_spectrum`).
+
+    Raises
+    ------
+    TooShortError
+        If the audio is shorter than one 400 ms block.
+    SilentAudioError
+        If no 400 ms block is above -70 LUFS.
+
+    References
+    ----------
+    .. [1] ITU-R BS.1770-4; EBU Tech 3341 and 3342.
+    """
     x, rate = _prepare(x, rate)
     _check_length(x, rate, MOMENTARY_SUBBLOCKS, "integrated loudness")
     hop = _hop(rate)
@@ -742,7 +772,10 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
         except SilentAudioError:
             lra = nan
     tp = _to_db(_true_peak_linear(x, rate))
-    return LoudnessStats(
+    mask = _gate(block_power)
+    mask.setflags(write=False)
+    gate = BlockGate(mask=mask, block=MOMENTARY_SUBBLOCKS * hop, hop=hop)
+    stats = LoudnessStats(
         integrated=integrated,
         true_peak=tp,
         sample_peak=_to_db(_peak_abs(x)),
@@ -752,3 +785,4 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
         plr=tp - integrated,
         psr=tp - max_short_term,
     )
+    return stats, gate

@@ -27,7 +27,7 @@ from analysis.distortion import Distortion, distortion
 from analysis.dynamic_range import DynamicRange, dynamic_range
 from analysis.intelligibility import Intelligibility, intelligibility
 from analysis.io import read_audio
-from analysis.loudness import LoudnessStats, measure_loudness
+from analysis.loudness import LoudnessStats, measure_loudness_and_gate
 from analysis.penalty import PLATFORM_TABLE_VERSION, Penalty, loudness_penalties
 from analysis.spectral import (
     BassExcitation,
@@ -282,7 +282,8 @@ def measure(
 
 def _single_file(x: Audio, rate: int) -> tuple[LoudnessStats, DynamicRange, Spectrum]:
     """Measure what needs only one file: loudness statistics, DR and spectrum."""
-    return measure_loudness(x, rate), _dr_or_undefined(x, rate), measure_spectrum(x, rate)
+    loudness, gate = measure_loudness_and_gate(x, rate)
+    return loudness, _dr_or_undefined(x, rate), measure_spectrum(x, rate, gate=gate)
 
 
 def _dr_or_undefined(x: Audio, rate: int) -> DynamicRange:

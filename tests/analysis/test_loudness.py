@@ -302,3 +302,15 @@ def test_too_short_and_too_many_channels_are_refused() -> None:
         loudness_range(np.ones((2 * 48000, 2)), 48000)
     with pytest.raises(ChannelCountError, match="3 channels"):
         integrated_loudness(np.ones((48000, 3)), 48000)
+
+
+def test_measure_loudness_and_gate_shares_one_pass_with_the_separate_functions() -> None:
+    from analysis.loudness import measure_loudness, measure_loudness_and_gate
+    from analysis.synthesis import synthetic_mix
+
+    x = synthetic_mix(12.0, 44100, genre="jazz", seed=4)
+    stats, gate = measure_loudness_and_gate(x, 44100)
+    separate = gated_blocks(x, 44100)
+    assert stats == measure_loudness(x, 44100)
+    assert np.array_equal(gate.mask, separate.mask)
+    assert (gate.block, gate.hop) == (separate.block, separate.hop)
