@@ -78,6 +78,8 @@ DATABASES = {
     "default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no ./var yet: create the database's folder (make demo needs it).
+    Path(str(DATABASES["default"]["NAME"])).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -121,6 +123,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "listening.api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Listening-test platform API",
@@ -131,6 +136,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StudyStatusEnum": "listening.models.Study.Status",
+        "StimulusStatusEnum": "listening.models.Stimulus.Status",
+        "StimulusRoleEnum": "listening.models.Stimulus.Role",
+        "UploadRoleEnum": [("mix", "Mix"), ("master", "Master")],
+    },
 }
 
 # Background work: the database backend with its worker is the embedded default.
@@ -140,9 +151,20 @@ TASKS = {
     }
 }
 
-# Upload limits for audio.
+# Upload limits for audio. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
 AUDIO_UPLOAD_MAX_BYTES = env_int("AUDIO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Playback sample rates a study may choose (every prepared file of a study has one rate).
+try:
+    LISTENING_SAMPLE_RATES = [
+        int(r) for r in env_list("LISTENING_SAMPLE_RATES", ["44100", "48000"])
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "LISTENING_SAMPLE_RATES must be whole numbers of Hz, comma-separated"
+    ) from None
 
 # Production hardening (active whenever DEBUG is off).
 if not DEBUG:

@@ -5,3 +5,6 @@ class ListeningConfig(AppConfig):
     name = "listening"
     verbose_name = "Listening tests"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from listening import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,536 @@
+"""The researcher's admin: studies with their tracks, stimuli with preparation state and metrics.
+
+Staff users who are not superusers see only the studies they own or collaborate on,
+and the tracks, stimuli and sessions of those studies; everything else is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from listening.models import Session, Stimulus, Study, Track
+from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
+from listening.tasks import enqueue_preparation, enqueue_track
+
+
+def _studies(request: HttpRequest) -> QuerySet[Study]:
+    if request.user.is_superuser:
+        return Study.objects.all()
+    return Study.objects.for_user(request.user)
+
+
+class StudyScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Give staff researchers their own studies' objects without per-model permissions."""
+
+    study_path = "study"
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.study_path}__in": _studies(request)})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return self.scoped(request, super().get_queryset(request))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "study":
+            kwargs["queryset"] = _studies(request)
+        elif db_field.name == "track":
+            kwargs["queryset"] = Track.objects.filter(study__in=_studies(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TrackInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Track
+    extra = 0
+    fields = (
+        "title",
+        "genre",
+        "position",
+        "reference_master",
+        "playback_loudness_lufs",
+        "versions",
+    )
+    readonly_fields = ("playback_loudness_lufs", "versions")
+    show_change_link = True
+
+    @admin.display(description="Versions (status)")
+    def versions(self, track: Track) -> str:
+        if track.pk is None:
+            return "-"
+        return ", ".join(f"{s.role}/{s.system}: {s.status}" for s in track.stimuli.all()) or "-"
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "reference_master":
+            kwargs["queryset"] = Stimulus.objects.filter(
+                role=Stimulus.Role.MASTER, track__study__in=_studies(request)
+            ).select_related("track")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # Tracks change only while the study is a draft; obj is the study being edited.
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
+@admin.register(Study)
+class StudyAdmin(StudyScopedAdmin):
+    list_display = ("title", "owner", "paradigm", "status", "is_demo", "preparation", "created_at")
+    list_filter = ("status", "paradigm", "is_demo")
+    search_fields = ("title", "description")
+    inlines = (TrackInline,)
+    filter_horizontal = ("collaborators",)
+    readonly_fields = (
+        "owner",
+        "status",
+        "participant_link",
+        "preparation",
+        "open_check",
+        "opened_at",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ["title", "description", "is_demo", "owner", "collaborators"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "status",
+                    "participant_link",
+                    "preparation",
+                    "open_check",
+                    "opened_at",
+                    "closed_at",
+                ]
+            },
+        ),
+        (
+            "Paradigm",
+            {
+                "fields": [
+                    "paradigm",
+                    "attributes",
+                    "reference_mode",
+                    "anchors",
+                    "trials_per_participant",
+                    "balancing",
+                    "abx_repetitions",
+                    "ab_allow_no_preference",
+                ]
+            },
+        ),
+        (
+            "Playback preparation (changing these re-prepares the stimuli)",
+            {
+                "fields": [
+                    "loudness_target_lufs",
+                    "true_peak_ceiling_dbtp",
+                    "sample_rate",
+                    "excerpt_start",
+                    "excerpt_length",
+                    "fade_ms",
+                ]
+            },
+        ),
+        (
+            "Participants",
+            {
+                "fields": [
+                    "consent_text",
+                    "instructions",
+                    "questionnaire",
+                    "screening",
+                    "completion_code",
+                    "redirect_url",
+                ]
+            },
+        ),
+    )
+    actions = ("prepare_stimuli", "reprepare_stimuli", "open_studies", "close_studies")
+    study_path = "pk"
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset if request.user.is_superuser else queryset.filter(pk__in=_studies(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_draft:
+            fields += [*Study.PREPARATION_FIELDS, "paradigm", "attributes"]
+        return fields
+
+    @admin.display(description="Participant link")
+    def participant_link(self, study: Study) -> str:
+        return study.participant_path() if study.pk else "-"
+
+    @admin.display(description="Preparation")
+    def preparation(self, study: Study) -> str:
+        if study.pk is None:
+            return "-"
+        p = study.progress()
+        return (
+            f"{p['ready']}/{p['total']} ready, {p['processing']} processing, "
+            f"{p['pending']} pending, {p['failed']} failed"
+        )
+
+    @admin.display(description="Ready to open?")
+    def open_check(self, study: Study) -> str:
+        if study.pk is None:
+            return "-"
+        problems = study.problems_before_opening()
+        if not problems:
+            return "Yes: every check passes."
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+        )
+
+    def save_model(self, request: HttpRequest, obj: Study, form: Any, change: bool) -> None:
+        if not change:
+            obj.owner = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        queued = enqueue_preparation(form.instance)
+        if queued:
+            self.message_user(request, f"Preparing {queued} track(s) in the background.")
+
+    @admin.action(description="Prepare stimuli that are missing or outdated")
+    def prepare_stimuli(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        self._prepare(request, queryset, force=False)
+
+    @admin.action(description="Re-prepare every stimulus (and re-measure)")
+    def reprepare_stimuli(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        self._prepare(request, queryset, force=True)
+
+    def _prepare(self, request: HttpRequest, queryset: QuerySet[Study], *, force: bool) -> None:
+        for study in queryset:
+            if not study.is_draft:
+                self.message_user(
+                    request, f"{study}: {study.status}; its files are locked.", messages.WARNING
+                )
+                continue
+            with transaction.atomic():
+                queued = enqueue_preparation(study, force=force)
+            self.message_user(request, f"{study}: {queued} track(s) queued for preparation.")
+
+    @admin.action(description="Open to participants (after every check)")
+    def open_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        for study in queryset:
+            try:
+                study.open()
+            except ValidationError as exc:
+                self.message_user(
+                    request,
+                    format_html(
+                        "{} cannot open:<ul>{}</ul>",
+                        study,
+                        format_html_join("", "<li>{}</li>", ((m,) for m in exc.messages)),
+                    ),
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"{study} is open: {study.participant_path()}")
+
+    @admin.action(description="Close to participants")
+    def close_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        for study in queryset.filter(status=Study.Status.OPEN):
+            study.close()
+            self.message_user(request, f"{study} is closed.")
+
+
+class StimulusInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Stimulus
+    fk_name = "track"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (
+        "role",
+        "system",
+        "provider",
+        "status",
+        "error",
+        "excerpt_loudness_lufs",
+        "gain_db",
+        "true_peak_dbtp",
+        "playback_loudness_lufs",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
+class TrackForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Track
+        fields = ("study", "title", "genre", "position", "reference_master")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        study = data.get("study")
+        if study is not None and not study.is_draft:
+            raise ValidationError(f"The study is {study.status}; its tracks can no longer change.")
+        reference = data.get("reference_master")
+        if reference is not None and reference.track_id != self.instance.pk:
+            self.add_error("reference_master", "The reference must be a master of this track.")
+        return data
+
+
+@admin.register(Track)
+class TrackAdmin(StudyScopedAdmin):
+    form = TrackForm
+    list_display = ("title", "study", "genre", "position", "playback_loudness_lufs")
+    list_filter = ("genre", "study")
+    search_fields = ("title",)
+    inlines = (StimulusInline,)
+    readonly_fields = ("playback_loudness_lufs",)
+
+    def save_model(self, request: HttpRequest, obj: Track, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        enqueue_track(obj)
+
+
+def _number(value: float | None, unit: str, *, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:{'+' if sign else ''}.2f} {unit}"
+
+
+class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Add a mix or master by uploading its file; validated like the API and the importer."""
+
+    class Meta:
+        model = Stimulus
+        fields = ("track", "role", "system", "provider", "original")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is not None:
+            return data
+        track, role, system = data.get("track"), data.get("role"), data.get("system")
+        upload = data.get("original")
+        if track is None or role is None or upload is None:
+            if upload is None and "original" not in self.errors:
+                self.add_error("original", "Upload the audio file.")
+            return data
+        if role == Stimulus.Role.ANCHOR:
+            self.add_error(
+                "role", "Anchors are derived from the reference; turn them on in the study."
+            )
+        elif role == Stimulus.Role.MIX and system != Stimulus.System.NONE:
+            self.add_error("system", "A mix has no mastering system (choose none).")
+        elif role == Stimulus.Role.MASTER and system not in ("ai", "human"):
+            self.add_error("system", "A master needs system AI or human.")
+        if not track.study.is_draft:
+            self.add_error(
+                "track", f"The study is {track.study.status}; it no longer takes uploads."
+            )
+        if role == Stimulus.Role.MIX and track.stimuli.filter(role="mix").exists():
+            self.add_error("role", f"Track {track.title!r} already has a mix.")
+        if self.errors:
+            return data
+        with uploaded_path(upload) as path:
+            try:
+                info: OriginalInfo = inspect_original(
+                    path, filename=upload.name, min_duration=track.study.excerpt_length
+                )
+                check_not_duplicate(track.study, info)
+            except ValidationError as exc:
+                self.add_error("original", exc)
+                return data
+        info.apply_to(self.instance)
+        return data
+
+
+@admin.register(Stimulus)
+class StimulusAdmin(StudyScopedAdmin):
+    form = StimulusForm
+    study_path = "track__study"
+    list_display = (
+        "__str__",
+        "status",
+        "short_error",
+        "excerpt_loudness",
+        "gain",
+        "true_peak",
+        "playback_loudness",
+        "aligned",
+        "metrics_state",
+    )
+    list_filter = ("status", "role", "system", "track__study")
+    search_fields = ("track__title", "provider", "original_filename")
+    list_select_related = ("track__study",)
+    actions = ("reprepare",)
+    computed = (
+        "status",
+        "error",
+        "original_filename",
+        "original_sha256",
+        "original_format",
+        "original_subtype",
+        "original_rate",
+        "original_channels",
+        "original_duration",
+        "original_lossy",
+        "original_size",
+        "derived_from",
+        "anchor_cutoff_hz",
+        "prepared",
+        "prepared_rate",
+        "prepared_frames",
+        "prepared_channels",
+        "prepared_size",
+        "excerpt_loudness_lufs",
+        "gain_db",
+        "true_peak_dbtp",
+        "playback_loudness_lufs",
+        "alignment_lag",
+        "alignment_polarity",
+        "alignment_correlation",
+        "alignment",
+        "fingerprint",
+        "prepared_at",
+        "metrics_table",
+        "metrics_version",
+        "metrics_error",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["track", "role", "system", "provider", "original"]
+        return ["track", "role", "system", "provider", "original", *self.computed]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["track", "role", "original", *self.computed]
+
+    @admin.display(description="Excerpt loudness", ordering="excerpt_loudness_lufs")
+    def excerpt_loudness(self, stimulus: Stimulus) -> str:
+        return _number(stimulus.excerpt_loudness_lufs, "LUFS")
+
+    @admin.display(description="Gain", ordering="gain_db")
+    def gain(self, stimulus: Stimulus) -> str:
+        return _number(stimulus.gain_db, "dB", sign=True)
+
+    @admin.display(description="True peak after gain", ordering="true_peak_dbtp")
+    def true_peak(self, stimulus: Stimulus) -> str:
+        return _number(stimulus.true_peak_dbtp, "dBTP")
+
+    @admin.display(description="Plays at", ordering="playback_loudness_lufs")
+    def playback_loudness(self, stimulus: Stimulus) -> str:
+        return _number(stimulus.playback_loudness_lufs, "LUFS")
+
+    @admin.display(description="Alignment")
+    def aligned(self, stimulus: Stimulus) -> str:
+        if stimulus.alignment_lag is None:
+            return "-"
+        polarity = ", inverted" if stimulus.alignment_polarity == -1 else ""
+        return (
+            f"{stimulus.alignment_lag:+d} samples{polarity} "
+            f"(r = {stimulus.alignment_correlation or 0:.3f})"
+        )
+
+    @admin.display(description="Metrics")
+    def metrics_state(self, stimulus: Stimulus) -> str:
+        if stimulus.role != Stimulus.Role.MASTER:
+            return "-"
+        if stimulus.metrics_error:
+            return f"failed: {stimulus.metrics_error[:60]}"
+        return f"v{stimulus.metrics_version}" if stimulus.metrics else "pending"
+
+    @admin.display(description="Error")
+    def short_error(self, stimulus: Stimulus) -> str:
+        return stimulus.error[:80] + ("..." if len(stimulus.error) > 80 else "")
+
+    @admin.display(description="Objective metrics (full, as-delivered audio)")
+    def metrics_table(self, stimulus: Stimulus) -> str:
+        if not stimulus.metrics:
+            return "-"
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "", "<tr><th>{}</th><td>{}</td></tr>", sorted(stimulus.metrics.items())
+            ),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Stimulus, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            enqueue_track(obj.track)
+
+    def delete_model(self, request: HttpRequest, obj: Stimulus) -> None:
+        track = obj.track
+        super().delete_model(request, obj)
+        enqueue_track(track)
+
+    @admin.action(description="Re-prepare the tracks of the selected stimuli")
+    def reprepare(self, request: HttpRequest, queryset: QuerySet[Stimulus]) -> None:
+        tracks = {s.track for s in queryset.select_related("track__study")}
+        queued = sum(enqueue_track(track, force=True) for track in tracks)
+        self.message_user(request, f"{queued} track(s) queued for re-preparation.")
+
+    def view_on_site(self, obj: Stimulus) -> str | None:
+        return None
+
+
+@admin.register(Session)
+class SessionAdmin(StudyScopedAdmin):
+    list_display = (
+        "pk",
+        "study",
+        "state",
+        "prolific_pid",
+        "simulated",
+        "started_at",
+        "completed_at",
+    )
+    list_filter = ("state", "simulated", "study")
+    readonly_fields = tuple(f.name for f in Session._meta.fields if f.name != "token")
+    exclude = ("token",)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

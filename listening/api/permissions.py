@@ -1,0 +1,37 @@
+"""Who may do what with a study: owners and collaborators; everyone else gets 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework import permissions
+from rest_framework.request import Request
+
+from listening.models import Stimulus, Study, Track
+
+
+def get_study_for_user(request: Request, pk: Any) -> Study:
+    """Return a study the user owns or collaborates on, or raise Http404 (never 403)."""
+    return get_object_or_404(Study.objects.for_user(request.user), pk=pk)
+
+
+def tracks_for_user(request: Request) -> QuerySet[Track]:
+    return Track.objects.filter(study__in=Study.objects.for_user(request.user))
+
+
+def stimuli_for_user(request: Request) -> QuerySet[Stimulus]:
+    return Stimulus.objects.filter(track__study__in=Study.objects.for_user(request.user))
+
+
+class IsOwnerToDelete(permissions.BasePermission):
+    """Collaborators may read and change a study; only its owner may delete it."""
+
+    message = "Only the study's owner may delete it."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        if request.method != "DELETE":
+            return True
+        study = obj if isinstance(obj, Study) else None
+        return study is None or study.owner_id == request.user.pk

@@ -1,0 +1,396 @@
+"""Serializers of the researcher API; every rule a request must meet is checked here."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from listening.models import Stimulus, Study, Track
+from listening.preparation import (
+    OriginalInfo,
+    check_not_duplicate,
+    inspect_original,
+    uploaded_path,
+)
+
+MAX_ATTRIBUTES = 8
+
+
+class StudySerializer(serializers.ModelSerializer[Study]):
+    owner = serializers.CharField(source="owner.get_username", read_only=True)
+    collaborators = serializers.SlugRelatedField(
+        many=True,
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+    )
+    participant_path = serializers.CharField(read_only=True)
+    track_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Study
+        fields = (
+            "id",
+            "title",
+            "description",
+            "is_demo",
+            "owner",
+            "collaborators",
+            "status",
+            "participant_path",
+            "paradigm",
+            "attributes",
+            "loudness_target_lufs",
+            "true_peak_ceiling_dbtp",
+            "sample_rate",
+            "excerpt_start",
+            "excerpt_length",
+            "fade_ms",
+            "reference_mode",
+            "anchors",
+            "trials_per_participant",
+            "balancing",
+            "abx_repetitions",
+            "ab_allow_no_preference",
+            "consent_text",
+            "instructions",
+            "questionnaire",
+            "screening",
+            "completion_code",
+            "redirect_url",
+            "track_count",
+            "created_at",
+            "updated_at",
+            "opened_at",
+            "closed_at",
+        )
+        read_only_fields = (
+            "is_demo",
+            "status",
+            "created_at",
+            "updated_at",
+            "opened_at",
+            "closed_at",
+        )
+        extra_kwargs: ClassVar[dict[str, dict[str, float]]] = {
+            "loudness_target_lufs": {"min_value": -70.0, "max_value": 0.0},
+            "true_peak_ceiling_dbtp": {"min_value": -20.0, "max_value": 0.0},
+            "excerpt_start": {"min_value": 0.0},
+            "excerpt_length": {"min_value": 1.0, "max_value": 120.0},
+            "fade_ms": {"min_value": 0.0, "max_value": 1000.0},
+            "abx_repetitions": {"min_value": 1, "max_value": 50},
+            "trials_per_participant": {"min_value": 1},
+        }
+
+    def get_track_count(self, study: Study) -> int:
+        return study.tracks.count()
+
+    def validate_sample_rate(self, value: int) -> int:
+        allowed = settings.LISTENING_SAMPLE_RATES
+        if value not in allowed:
+            raise serializers.ValidationError(
+                f"{value} Hz is not an allowed playback rate; use one of "
+                f"{', '.join(map(str, allowed))}"
+            )
+        return value
+
+    def validate_attributes(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+            raise serializers.ValidationError("attributes must be a list of names")
+        names = [a.strip() for a in value]
+        if not names or len(names) > MAX_ATTRIBUTES:
+            raise serializers.ValidationError(
+                f"give between 1 and {MAX_ATTRIBUTES} attributes, got {len(names)}"
+            )
+        if any(not n or len(n) > 100 for n in names):
+            raise serializers.ValidationError("attribute names must be 1-100 characters")
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError("attribute names must be unique")
+        return names
+
+    def validate_questionnaire(self, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise serializers.ValidationError("questionnaire must be a list of fields")
+        return value
+
+    def validate_screening(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("screening must be an object")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        study = self.instance
+        if study is not None and not study.is_draft:
+            locked = [
+                name
+                for name in (*Study.PREPARATION_FIELDS, "paradigm", "attributes")
+                if name in attrs and attrs[name] != getattr(study, name)
+            ]
+            if locked:
+                raise serializers.ValidationError(
+                    dict.fromkeys(
+                        locked, f"cannot change once the study has opened ({study.status})"
+                    )
+                )
+        request = self.context.get("request")
+        if (
+            "collaborators" in attrs
+            and study is not None
+            and request is not None
+            and study.owner_id != request.user.pk
+        ):
+            raise serializers.ValidationError(
+                {"collaborators": "only the study's owner may change its collaborators"}
+            )
+        fade = attrs.get("fade_ms", study.fade_ms if study else 20.0)
+        length = attrs.get("excerpt_length", study.excerpt_length if study else 10.0)
+        if 2 * fade / 1000.0 >= length:
+            raise serializers.ValidationError(
+                {
+                    "fade_ms": (
+                        f"fades of {fade:g} ms in and out do not fit an excerpt of {length:g} s"
+                    )
+                }
+            )
+        return attrs
+
+
+class StimulusSummarySerializer(serializers.ModelSerializer[Stimulus]):
+    class Meta:
+        model = Stimulus
+        fields = ("id", "role", "system", "provider", "anchor_cutoff_hz", "status", "error")
+
+
+class TrackSerializer(serializers.ModelSerializer[Track]):
+    stimuli = StimulusSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Track
+        fields = (
+            "id",
+            "study",
+            "title",
+            "genre",
+            "position",
+            "reference_master",
+            "playback_loudness_lufs",
+            "stimuli",
+        )
+        read_only_fields = ("playback_loudness_lufs",)
+        # Unique titles are checked in validate(), with a clear message.
+        validators: tuple[Any, ...] = ()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        studies = Study.objects.for_user(user) if user is not None else Study.objects.none()
+        fields["study"].queryset = studies  # type: ignore[attr-defined]
+        fields["reference_master"].queryset = Stimulus.objects.filter(  # type: ignore[attr-defined]
+            track__study__in=studies, role=Stimulus.Role.MASTER
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        study = attrs.get("study") or (self.instance.study if self.instance else None)
+        if self.instance is not None and "study" in attrs and attrs["study"] != self.instance.study:
+            raise serializers.ValidationError({"study": "a track cannot move to another study"})
+        if study is not None and not study.is_draft:
+            raise serializers.ValidationError(
+                {"study": f"the study is {study.status}; its tracks can no longer change"}
+            )
+        reference = attrs.get("reference_master")
+        if reference is not None and (
+            self.instance is None or reference.track_id != self.instance.pk
+        ):
+            raise serializers.ValidationError(
+                {"reference_master": "the reference must be a master of this track"}
+            )
+        title = attrs.get("title")
+        if study is not None and title is not None:
+            clash = Track.objects.filter(study=study, title=title)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError(
+                    {"title": f"the study already has a track called {title!r}"}
+                )
+        return attrs
+
+
+class StimulusSerializer(serializers.ModelSerializer[Stimulus]):
+    """A stimulus as the researcher sees it (its file name included; never for participants)."""
+
+    class Meta:
+        model = Stimulus
+        fields = (
+            "id",
+            "track",
+            "role",
+            "system",
+            "provider",
+            "status",
+            "error",
+            "original_filename",
+            "original_sha256",
+            "original_format",
+            "original_subtype",
+            "original_rate",
+            "original_channels",
+            "original_duration",
+            "original_lossy",
+            "original_size",
+            "derived_from",
+            "anchor_cutoff_hz",
+            "prepared_rate",
+            "prepared_frames",
+            "prepared_channels",
+            "prepared_size",
+            "excerpt_loudness_lufs",
+            "gain_db",
+            "true_peak_dbtp",
+            "playback_loudness_lufs",
+            "alignment_lag",
+            "alignment_polarity",
+            "alignment_correlation",
+            "alignment",
+            "metrics",
+            "metrics_version",
+            "metrics_error",
+            "prepared_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = tuple(f for f in fields if f not in ("provider", "system"))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        stimulus = self.instance
+        if stimulus is None:
+            return attrs
+        if not stimulus.track.study.is_draft:
+            raise serializers.ValidationError(
+                f"the study is {stimulus.track.study.status}; its stimuli can no longer change"
+            )
+        system = attrs.get("system", stimulus.system)
+        _check_role_system(stimulus.role, system)
+        return attrs
+
+
+class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
+    """Create a mix or a master from an uploaded audio file (multipart)."""
+
+    file = serializers.FileField(write_only=True, help_text="WAV, FLAC, AIFF, OGG, MP3 or CAF.")
+    role = serializers.ChoiceField(
+        choices=[(Stimulus.Role.MIX, "Mix"), (Stimulus.Role.MASTER, "Master")]
+    )
+
+    class Meta:
+        model = Stimulus
+        fields = ("id", "track", "role", "system", "provider", "file")
+        # The one-mix rule is checked in validate(), with a clear message.
+        validators: tuple[Any, ...] = ()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        studies = Study.objects.for_user(user) if user is not None else Study.objects.none()
+        fields["track"].queryset = Track.objects.filter(  # type: ignore[attr-defined]
+            study__in=studies
+        )
+        return fields
+
+    def validate_file(self, upload: Any) -> Any:
+        limit = settings.AUDIO_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise serializers.ValidationError(
+                f"{upload.name}: {upload.size / 1e6:.1f} MB is above the upload limit of "
+                f"{limit / 1e6:.1f} MB"
+            )
+        return upload
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        track: Track = attrs["track"]
+        study = track.study
+        role = attrs["role"]
+        system = attrs.get("system") or (Stimulus.System.NONE if role == Stimulus.Role.MIX else "")
+        attrs["system"] = system
+        if not study.is_draft:
+            raise serializers.ValidationError(
+                {"track": f"the study is {study.status}; it no longer takes uploads"}
+            )
+        _check_role_system(role, system)
+        if role == Stimulus.Role.MIX and track.stimuli.filter(role=Stimulus.Role.MIX).exists():
+            raise serializers.ValidationError(
+                {"role": f"track {track.title!r} already has a mix; delete it first"}
+            )
+        upload = attrs["file"]
+        # Decode-validate before anything is stored.
+        with uploaded_path(upload) as path:
+            try:
+                info = inspect_original(
+                    path, filename=upload.name, min_duration=study.excerpt_length
+                )
+                check_not_duplicate(study, info)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"file": exc.messages}) from exc
+        attrs["info"] = info
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Stimulus:
+        from listening.preparation import store_original
+
+        upload = validated_data.pop("file")
+        info: OriginalInfo = validated_data.pop("info")
+        stimulus = Stimulus(**validated_data)
+        with uploaded_path(upload) as path:
+            store_original(stimulus, path, info)
+        return stimulus
+
+    def to_representation(self, instance: Stimulus) -> dict[str, Any]:
+        return StimulusSerializer(instance, context=self.context).data
+
+
+def _check_role_system(role: str, system: str) -> None:
+    if role == Stimulus.Role.MIX and system != Stimulus.System.NONE:
+        raise serializers.ValidationError({"system": "a mix has no mastering system (use none)"})
+    if role == Stimulus.Role.MASTER and system not in (Stimulus.System.AI, Stimulus.System.HUMAN):
+        raise serializers.ValidationError(
+            {"system": f"a master needs system ai or human, got {system!r}"}
+        )
+
+
+class ProgressStimulusSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    track = serializers.IntegerField()
+    track_title = serializers.CharField()
+    role = serializers.CharField()
+    system = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    error = serializers.CharField()
+
+
+class ProgressSerializer(serializers.Serializer[dict[str, Any]]):
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    ready = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    percent = serializers.FloatField()
+    finished = serializers.BooleanField()
+    stimuli = ProgressStimulusSerializer(many=True)
+
+
+class PrepareSerializer(serializers.Serializer[dict[str, Any]]):
+    force = serializers.BooleanField(
+        default=False, help_text="Re-prepare every track, even those already up to date."
+    )
+
+
+class QueuedSerializer(serializers.Serializer[dict[str, Any]]):
+    queued_tracks = serializers.IntegerField()

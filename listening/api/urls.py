@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from listening.api import views
+
+router = DefaultRouter()
+router.register("studies", views.StudyViewSet, basename="study")
+router.register("tracks", views.TrackViewSet, basename="track")
+router.register("stimuli", views.StimulusViewSet, basename="stimulus")
+
+urlpatterns = router.urls

@@ -1,0 +1,140 @@
+"""Serve prepared audio to participants through opaque per-session keys, with HTTP Range.
+
+``/a/<key>`` answers only when the request carries the participant session that owns
+the condition: the signed cookie set by :func:`attach_participant`, or the session
+token in the ``X-Session-Token`` header. Anything else is a plain 404, the same as an
+unknown key, so keys cannot be probed. Responses name nothing: no file name, no
+Content-Disposition, no ETag or Last-Modified, and are never stored by caches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.conf import settings
+from django.core.signing import BadSignature
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.http import require_safe
+
+from listening.models import Condition, Session, Stimulus
+
+PARTICIPANT_COOKIE = "listening_session"
+PARTICIPANT_HEADER = "HTTP_X_SESSION_TOKEN"
+_COOKIE_SALT = "listening.participant"
+_CHUNK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def attach_participant(response: HttpResponseBase, session: Session) -> None:
+    """Remember in a signed, HTTP-only cookie which participant session this browser runs."""
+    response.set_signed_cookie(
+        PARTICIPANT_COOKIE,
+        session.token,
+        salt=_COOKIE_SALT,
+        max_age=14 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=not settings.DEBUG,
+    )
+
+
+def participant_token(request: HttpRequest) -> str | None:
+    """Return the participant session token the request carries, if any."""
+    header = request.META.get(PARTICIPANT_HEADER)
+    if header:
+        return str(header)
+    try:
+        return request.get_signed_cookie(PARTICIPANT_COOKIE, salt=_COOKIE_SALT)
+    except (KeyError, BadSignature):
+        return None
+
+
+@require_safe
+def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
+    """Stream the prepared file of a condition to the participant session that owns it."""
+    token = participant_token(request)
+    condition = (
+        Condition.objects.select_related("trial__session", "stimulus").filter(key=key).first()
+    )
+    if (
+        token is None
+        or condition is None
+        or not constant_time_compare(condition.trial.session.token, token)
+        or condition.stimulus.status != Stimulus.Status.READY
+        or not condition.stimulus.prepared
+    ):
+        raise Http404()
+    prepared = condition.stimulus.prepared
+    size = prepared.size
+    first, last = 0, size - 1
+    header = request.headers.get("Range")
+    partial = False
+    if header:
+        parsed = parse_range(header, size)
+        if parsed is None:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return _private(response)
+        first, last = parsed
+        partial = True
+    length = last - first + 1
+    f = prepared.open("rb")
+    f.seek(first)
+    streaming = StreamingHttpResponse(
+        _read(f, length) if request.method == "GET" else iter(()),
+        status=206 if partial else 200,
+        content_type="audio/flac",
+    )
+    streaming["Content-Length"] = str(length)
+    streaming["Accept-Ranges"] = "bytes"
+    if partial:
+        streaming["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if request.method == "HEAD":
+        f.close()
+    return _private(streaming)
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Parse a single ``bytes=`` range; return (first, last) inclusive, or None if unsatisfiable.
+
+    Several ranges at once are not served (browsers never ask for them when playing media).
+    """
+    match = _RANGE.match(header.strip())
+    if match is None or size == 0:
+        return None
+    start, end = match.groups()
+    if not start and not end:
+        return None
+    if not start:  # the last N bytes
+        suffix = int(end)
+        if suffix == 0:
+            return None
+        return max(0, size - suffix), size - 1
+    first = int(start)
+    last = int(end) if end else size - 1
+    if first >= size or last < first:
+        return None
+    return first, min(last, size - 1)
+
+
+def _read(f: IO[bytes], length: int) -> Iterator[bytes]:
+    try:
+        while length > 0:
+            chunk = f.read(min(_CHUNK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        f.close()
+
+
+def _private(response: HttpResponseBase) -> HttpResponseBase:
+    # The key is per session, but a shared machine must not replay it from a cache either.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Vary"] = "Cookie, X-Session-Token"
+    return response

@@ -1,0 +1,28 @@
+"""The data model: studies, tracks and stimuli (researcher side); sessions and answers."""
+
+from listening.models.responses import (
+    AbxAnswer,
+    IdempotencyKey,
+    ListenEvent,
+    PreferenceAnswer,
+    Rating,
+)
+from listening.models.session import Condition, Session, Trial
+from listening.models.stimulus import Stimulus
+from listening.models.study import Study, StudyQuerySet
+from listening.models.track import Track
+
+__all__ = [
+    "AbxAnswer",
+    "Condition",
+    "IdempotencyKey",
+    "ListenEvent",
+    "PreferenceAnswer",
+    "Rating",
+    "Session",
+    "Stimulus",
+    "Study",
+    "StudyQuerySet",
+    "Track",
+    "Trial",
+]
