@@ -164,6 +164,64 @@ def conform(x: Audio, rate_in: int, rate_out: int) -> Audio:
     return to_stereo(resample(x, check_rate(rate_in), check_rate(rate_out)))
 
 
+def conform_span(
+    x: Audio,
+    rate_in: int,
+    spec: ExcerptSpec,
+    *,
+    offset: int = 0,
+    margin_seconds: float = 0.5,
+) -> tuple[Audio, int]:
+    """Conform only the part of a track around the excerpt to the playback rate.
+
+    Resampling a whole 4-minute track to play 30 s of it is most of the cost of
+    preparing a stimulus. This cuts the excerpt plus ``margin_seconds`` on each side
+    at the source rate, on the grid where source and playback samples coincide, and
+    conforms just that, so the excerpt is the same as one cut from :func:`conform`
+    of the whole track (the margin absorbs the resampler's edge transients).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(samples, channels)`` mono or stereo audio at ``rate_in``.
+    rate_in : int
+        Sample rate of ``x`` in Hz.
+    spec : ExcerptSpec
+        The excerpt, in the mix's timeline at the playback rate.
+    offset : int
+        Index in ``x`` (at ``rate_in``) of the mix's sample 0: 0 for the mix, the
+        offset from :func:`align_to_mix` for a master aligned at ``rate_in``.
+    margin_seconds : float
+        Audio kept on each side of the excerpt, where ``x`` has it (for the resampler
+        and for the anchors' low-pass filter).
+
+    Returns
+    -------
+    span : numpy.ndarray
+        ``(samples, 2)`` float64 audio at ``spec.rate``.
+    span_offset : int
+        Index in ``span`` of the mix's sample 0 at the playback rate (usually
+        negative), for :func:`cut_excerpt` and :func:`lowpass_excerpt`.
+
+    Examples
+    --------
+    >>> spec = ExcerptSpec(rate=48000, start=2.0, length=1.0, fade_ms=0)
+    >>> span, span_offset = conform_span(np.ones((44100 * 5, 1)), 44100, spec)
+    >>> cut_excerpt(span, spec, offset=span_offset).shape
+    (48000, 2)
+    """
+    rate_in = check_rate(rate_in)
+    common = math.gcd(rate_in, spec.rate)
+    step_in, step_out = rate_in // common, spec.rate // common  # grid where samples coincide
+    first = math.floor(max(0.0, spec.start - margin_seconds) * rate_in / step_in)
+    first = max(first, -(offset // step_in))  # do not start before x does
+    lo = offset + first * step_in
+    hi = min(x.shape[0], offset + math.ceil((spec.start + spec.length + margin_seconds) * rate_in))
+    if hi <= lo:  # x holds nothing of the excerpt: cut_excerpt names the problem
+        return np.zeros((0, 2)), -first * step_out
+    return conform(x[lo:hi], rate_in, spec.rate), -first * step_out
+
+
 def cut_excerpt(x: Audio, spec: ExcerptSpec, *, offset: int = 0, name: str = "audio") -> Audio:
     """Cut the excerpt from audio whose sample ``offset`` is the mix's first sample.
 

@@ -19,6 +19,7 @@ from analysis.preparation import (
     apply_fades,
     apply_gain,
     conform,
+    conform_span,
     cut_excerpt,
     lowpass,
     lowpass_excerpt,
@@ -219,3 +220,30 @@ def test_match_loudness_rejects_nonsense() -> None:
 
 def test_apply_gain_scales_by_decibels() -> None:
     assert apply_gain(np.ones((2, 1)), 20 * math.log10(0.5))[0, 0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("rate_in", [32000, 44100, 48000, 96000])
+@pytest.mark.parametrize("steps", [0, 1, 77])
+def test_conform_span_equals_conforming_the_whole_track(
+    rng: np.random.Generator, rate_in: int, steps: int
+) -> None:
+    # The outside reference is the plain path: soxr on the whole track, then the cut. The
+    # offset is a whole number of playback samples, so the whole-track path can cut it too.
+    scale = math.gcd(rate_in, 48000)
+    offset, whole_offset = steps * (rate_in // scale), steps * (48000 // scale)
+    x = rng.standard_normal((round(9.0 * rate_in) + offset, 2)) * 0.1
+    spec = ExcerptSpec(rate=48000, start=3.217, length=2.5, fade_ms=0)
+    whole = conform(x, rate_in, 48000)
+    want = cut_excerpt(whole, spec, offset=whole_offset)
+    span, span_offset = conform_span(x, rate_in, spec, offset=offset)
+    got = cut_excerpt(span, spec, offset=span_offset)
+    assert span.shape[0] < 0.5 * whole.shape[0]  # only the span was resampled
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_conform_span_of_a_master_that_starts_too_late_is_named() -> None:
+    spec = ExcerptSpec(rate=48000, start=1.0, length=2.0, fade_ms=0)
+    master = np.full((44100 * 4, 2), 0.1)
+    span, span_offset = conform_span(master, 44100, spec, offset=-66150)  # starts 1.5 s late
+    with pytest.raises(TooShortError, match="master"):
+        cut_excerpt(span, spec, offset=span_offset, name="master")
