@@ -1,0 +1,53 @@
+"""Listening-test statistics over tidy pandas tables (METRICS.md §7-8).
+
+Every function takes long-format DataFrames as exported by the platform (one row
+per rating, answer or master) and returns one row per test, at full precision;
+:func:`format_table` rounds for display. Errors are
+:class:`analysis.errors.InvalidInputError` naming the missing columns or values.
+"""
+
+from analysis.stats.choices import abx_tests, bradley_terry, preference_tests
+from analysis.stats.format import format_table
+from analysis.stats.mixed import MixedModelResult, mixed_model, system_term
+from analysis.stats.objective import (
+    DEFAULT_METRICS,
+    objective_table,
+    objective_vs_subjective,
+    per_track_table,
+    track_differences,
+)
+from analysis.stats.power import power_paired_t
+from analysis.stats.ratings import (
+    compare_systems,
+    descriptives,
+    friedman_systems,
+    participant_means,
+    rm_anova_system_genre,
+)
+from analysis.stats.screening import ScreeningResult, post_screening
+from analysis.stats.study import StudyResults, analyse_study
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "MixedModelResult",
+    "ScreeningResult",
+    "StudyResults",
+    "abx_tests",
+    "analyse_study",
+    "bradley_terry",
+    "compare_systems",
+    "descriptives",
+    "format_table",
+    "friedman_systems",
+    "mixed_model",
+    "objective_table",
+    "objective_vs_subjective",
+    "participant_means",
+    "per_track_table",
+    "post_screening",
+    "power_paired_t",
+    "preference_tests",
+    "rm_anova_system_genre",
+    "system_term",
+    "track_differences",
+]

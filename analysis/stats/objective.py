@@ -1,0 +1,307 @@
+"""Objective metrics AI versus human across tracks, and against ratings (METRICS.md §8.1, §8.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import InvalidInputError
+from analysis.stats._common import (
+    RATING_COLUMNS,
+    adjust,
+    paired_tests,
+    require_columns,
+    require_rows,
+)
+
+#: Metric columns of :func:`analysis.measure.measure` compared by default, in table order.
+DEFAULT_METRICS: Final = (
+    "integrated",
+    "true_peak",
+    "loudness_range",
+    "plr",
+    "psr",
+    "dr_value",
+    "lp_spotify",
+    "dm",
+    "median_csdr",
+    "hfd",
+    "it",
+    "stoi",
+    "wsc",
+    "centroid_hz",
+    "tilt_db_per_octave",
+    "ber",
+    "ber_db",
+)
+
+METRIC_COLUMNS: Final = ("track", "genre", "system")
+
+
+def _metric_names(metrics: pd.DataFrame, names: Sequence[str] | None) -> list[str]:
+    if names is None:
+        chosen = [m for m in DEFAULT_METRICS if m in metrics.columns]
+        if not chosen:
+            raise InvalidInputError(
+                f"metrics has none of the default metric columns {list(DEFAULT_METRICS)!r}"
+            )
+        return chosen
+    require_columns(metrics, names, "metrics")
+    return list(names)
+
+
+def _by_system(
+    metrics: pd.DataFrame, names: Sequence[str], a: str, b: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the ``a`` and ``b`` rows indexed by track, aligned, one row per track."""
+    require_columns(metrics, METRIC_COLUMNS, "metrics")
+    require_rows(metrics, "metrics")
+    rows = metrics.loc[metrics["system"].isin([a, b])]
+    dup = rows.duplicated(["track", "system"], keep=False)
+    if dup.any():
+        pairs = rows.loc[dup, ["track", "system"]].drop_duplicates().head(5).values.tolist()
+        raise InvalidInputError(
+            f"metrics has several rows per track and system, e.g. {pairs!r}; "
+            "filter to one provider per system first"
+        )
+    values = rows.set_index(["track", "system"])[list(names)].apply(pd.to_numeric, errors="coerce")
+    wide_a = values.xs(a, level="system")
+    wide_b = values.xs(b, level="system")
+    tracks = wide_a.index.intersection(wide_b.index).sort_values()
+    if len(tracks) == 0:
+        raise InvalidInputError(f"no track has metrics for both systems {a!r} and {b!r}")
+    return wide_a.loc[tracks].astype(float), wide_b.loc[tracks].astype(float)
+
+
+def objective_table(
+    metrics: pd.DataFrame,
+    *,
+    names: Sequence[str] | None = None,
+    a: str = "ai",
+    b: str = "human",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Compare every metric AI versus human ("Table 2"), one row per metric.
+
+    Per metric the per-track differences d_t = metric(b) − metric(a) are tested
+    with a paired t-test and the Wilcoxon signed-rank test; d_z = t/√n with its
+    noncentral-t CI; both p values Holm-adjusted across the metrics (the
+    confirmatory family of METRICS.md §8.4). Tracks where the metric is undefined
+    for either system (e.g. HFD on lossy files) are left out of that metric only.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        One row per master: ``track, genre, system`` and the metric columns.
+    names : sequence of str, optional
+        Metric columns to compare; default: those of :data:`DEFAULT_METRICS` present.
+    a, b : str, default "ai", "human"
+        Systems compared; differences are ``b − a`` (human − AI by default).
+    confidence : float, default 0.95
+        Level of the CIs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metric: ``metric, n, mean_a, mean_b, mean_diff, sd_diff,
+        ci_low, ci_high, t, dof, p_t, W, p_wilcoxon, d_z, d_z_ci_low, d_z_ci_high,
+        g_z, g_z_ci_low, g_z_ci_high, p_t_holm, p_wilcoxon_holm``.
+
+    References
+    ----------
+    METRICS.md §8.1 and §8.4; Holm (1979), Scand. J. Stat. 6:65-70.
+
+    Examples
+    --------
+    >>> objective_table(metrics)[["metric", "mean_diff", "p_t_holm"]]  # doctest: +SKIP
+    """
+    chosen = _metric_names(metrics, names)
+    wide_a, wide_b = _by_system(metrics, chosen, a, b)
+    rows = []
+    for name in chosen:
+        row: dict[str, object] = {"metric": name}
+        row.update(paired_tests(wide_a[name].to_numpy(), wide_b[name].to_numpy(), confidence))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["n"] = out["n"].astype(int)
+    out["p_t_holm"] = adjust(out["p_t"].to_numpy(dtype=float), "holm")
+    out["p_wilcoxon_holm"] = adjust(out["p_wilcoxon"].to_numpy(dtype=float), "holm")
+    return out
+
+
+def per_track_table(
+    metrics: pd.DataFrame,
+    *,
+    names: Sequence[str] | None = None,
+    a: str = "ai",
+    b: str = "human",
+) -> pd.DataFrame:
+    """Tabulate every metric per track, AI and human side by side ("Table 1").
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        One row per master: ``track, genre, system`` and the metric columns.
+    names : sequence of str, optional
+        Metric columns; default: those of :data:`DEFAULT_METRICS` present.
+    a, b : str, default "ai", "human"
+        The two systems shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per track: ``track, genre`` then ``<metric>_<a>, <metric>_<b>`` for
+        every metric, in metric order.
+
+    References
+    ----------
+    METRICS.md §0 (metric definitions) and §8.1.
+
+    Examples
+    --------
+    >>> per_track_table(metrics).columns[:4].tolist()  # doctest: +SKIP
+    ['track', 'genre', 'integrated_ai', 'integrated_human']
+    """
+    chosen = _metric_names(metrics, names)
+    wide_a, wide_b = _by_system(metrics, chosen, a, b)
+    genre = metrics.drop_duplicates("track").set_index("track")["genre"]
+    out = pd.DataFrame({"track": wide_a.index, "genre": genre.reindex(wide_a.index).to_numpy()})
+    for name in chosen:
+        out[f"{name}_{a}"] = wide_a[name].to_numpy()
+        out[f"{name}_{b}"] = wide_b[name].to_numpy()
+    return out
+
+
+def _spearman_rows(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], axis: int = -1) -> Any:
+    """Spearman ρ along ``axis``: Pearson correlation of average ranks (vectorised)."""
+    rx = stats.rankdata(x, axis=axis)
+    ry = stats.rankdata(y, axis=axis)
+    rx = rx - rx.mean(axis=axis, keepdims=True)
+    ry = ry - ry.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=axis) / np.sqrt((rx**2).sum(axis=axis) * (ry**2).sum(axis=axis))
+
+
+def track_differences(
+    metrics: pd.DataFrame,
+    ratings: pd.DataFrame,
+    attribute: str,
+    *,
+    names: Sequence[str] | None = None,
+    a: str = "ai",
+    b: str = "human",
+) -> pd.DataFrame:
+    """Per track: Δrating = mean rating(b) − mean rating(a) and Δmetric = metric(b) − metric(a).
+
+    Returns one row per track present in both tables: ``track, delta_rating`` and
+    one ``delta_<metric>`` column per metric.
+    """
+    require_columns(ratings, RATING_COLUMNS, "ratings")
+    chosen = _metric_names(metrics, names)
+    wide_a, wide_b = _by_system(metrics, chosen, a, b)
+    rated = ratings.loc[(ratings["attribute"] == attribute) & ratings["system"].isin([a, b])]
+    if rated.empty:
+        raise InvalidInputError(f"no ratings of {a!r} and {b!r} for attribute={attribute!r}")
+    means = rated.groupby(["track", "system"], observed=True)["score"].mean().unstack("system")
+    means.index = means.index.astype(wide_a.index.dtype)
+    delta_rating = (means[b] - means[a]).dropna()
+    tracks = wide_a.index.intersection(delta_rating.index)
+    out = pd.DataFrame({"track": tracks, "delta_rating": delta_rating.loc[tracks].to_numpy()})
+    delta = wide_b.loc[tracks] - wide_a.loc[tracks]
+    for name in chosen:
+        out[f"delta_{name}"] = delta[name].to_numpy()
+    return out
+
+
+def objective_vs_subjective(
+    metrics: pd.DataFrame,
+    ratings: pd.DataFrame,
+    attribute: str = "overall quality",
+    *,
+    names: Sequence[str] | None = None,
+    a: str = "ai",
+    b: str = "human",
+    n_resamples: int = 9999,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Spearman ρ of per-track metric differences against rating differences.
+
+    The unit is the track (METRICS.md §8.3): Δmetric_t = metric(b) − metric(a)
+    and Δrating_t = mean rating(b) − mean rating(a) over all participants. For
+    each metric: ρ and its p value (``scipy.stats.spearmanr``), a paired BCa
+    bootstrap CI (``scipy.stats.bootstrap``, seeded) and the Benjamini-Hochberg
+    adjusted p value across metrics (exploratory family, §8.4).
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        One row per master: ``track, genre, system`` and the metric columns.
+    ratings : pandas.DataFrame
+        Tidy (screened) ratings.
+    attribute : str, default "overall quality"
+        The rated attribute correlated.
+    names : sequence of str, optional
+        Metric columns; default: those of :data:`DEFAULT_METRICS` present.
+    a, b : str, default "ai", "human"
+        Systems; differences are ``b − a``.
+    n_resamples : int, default 9999
+        Bootstrap resamples.
+    confidence : float, default 0.95
+        Level of the bootstrap CI.
+    seed : int, default 0
+        Seed of the bootstrap generator (one fresh generator per metric).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metric: ``metric, attribute, n, rho, p, ci_low, ci_high,
+        p_bh``. ρ is NaN when a metric does not vary across tracks.
+
+    References
+    ----------
+    METRICS.md §8.3-8.4; Efron (1987), J. Am. Stat. Assoc. 82:171-185 (BCa);
+    Benjamini & Hochberg (1995), J. R. Stat. Soc. B 57:289-300.
+
+    Examples
+    --------
+    >>> objective_vs_subjective(metrics, ratings, n_resamples=999)  # doctest: +SKIP
+    """
+    if n_resamples < 1:
+        raise InvalidInputError(f"n_resamples={n_resamples!r} must be a positive integer")
+    chosen = _metric_names(metrics, names)
+    deltas = track_differences(metrics, ratings, attribute, names=chosen, a=a, b=b)
+    rows = []
+    for name in chosen:
+        pair = deltas[[f"delta_{name}", "delta_rating"]].dropna()
+        x = pair.iloc[:, 0].to_numpy(dtype=float)
+        y = pair.iloc[:, 1].to_numpy(dtype=float)
+        n = len(x)
+        row: dict[str, object] = {"metric": name, "attribute": attribute, "n": n}
+        row.update(rho=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan)
+        if n >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+            res = stats.spearmanr(x, y)
+            row.update(rho=float(res.statistic), p=float(res.pvalue))
+            boot = stats.bootstrap(
+                (x, y),
+                _spearman_rows,
+                paired=True,
+                vectorized=True,
+                n_resamples=n_resamples,
+                confidence_level=confidence,
+                method="BCa",
+                rng=np.random.default_rng(seed),
+            )
+            row.update(
+                ci_low=float(boot.confidence_interval.low),
+                ci_high=float(boot.confidence_interval.high),
+            )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["p_bh"] = adjust(out["p"].to_numpy(dtype=float), "fdr_bh")
+    return out
