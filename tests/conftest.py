@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# Playwright's sync API keeps an asyncio loop running in the worker that ran a browser test;
+# Django would then refuse database calls of later tests in that worker as "async unsafe".
+# The tests call the ORM synchronously only, so the guard is safely off here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
