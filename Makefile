@@ -33,11 +33,20 @@ pytest: install browser-deps
 
 test: lint typecheck pytest
 
+# Prepare a seeded demo study and serve it with its background worker (Ctrl-C stops both).
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 demo: install
-	$(PY) -m analysis.demo demo_out
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py make_demo_study --base-url http://$(DEMO_HOST):$(DEMO_PORT)
+	@echo "Serving on http://$(DEMO_HOST):$(DEMO_PORT)/ with the task worker (Ctrl-C stops both)."
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(PY) manage.py db_worker & \
+	  $(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT) --noreload
 
 bench: install
 	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_preparation.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache demo_out
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
