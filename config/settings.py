@@ -166,6 +166,11 @@ except ValueError:
         "LISTENING_SAMPLE_RATES must be whole numbers of Hz, comma-separated"
     ) from None
 
+# Participants: sessions expire after this many idle minutes; new sessions per address and hour.
+LISTENING_SESSION_IDLE_MINUTES = env_int("LISTENING_SESSION_IDLE_MINUTES", 48 * 60)
+LISTENING_SESSION_STARTS_PER_HOUR = env_int("LISTENING_SESSION_STARTS_PER_HOUR", 30)
+CSRF_FAILURE_VIEW = "listening.views.errors.csrf_failure"
+
 # Production hardening (active whenever DEBUG is off).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

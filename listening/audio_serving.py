@@ -9,8 +9,9 @@ Content-Disposition, no ETag or Last-Modified, and are never stored by caches.
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from django.conf import settings
@@ -54,21 +55,34 @@ def participant_token(request: HttpRequest) -> str | None:
 
 @require_safe
 def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
-    """Stream the prepared file of a condition to the participant session that owns it."""
+    """Stream a condition's prepared file (or a screening clip) to the session that owns it."""
+    from listening import screening
+
     token = participant_token(request)
+    if token is None:
+        raise Http404()
     condition = (
         Condition.objects.select_related("trial__session", "stimulus").filter(key=key).first()
     )
-    if (
-        token is None
-        or condition is None
-        or not constant_time_compare(condition.trial.session.token, token)
-        or condition.stimulus.status != Stimulus.Status.READY
-        or not condition.stimulus.prepared
-    ):
+    if condition is not None:
+        playback = condition.playback_file()
+        if (
+            not constant_time_compare(condition.trial.session.token, token)
+            or condition.stimulus.status != Stimulus.Status.READY
+            or not playback
+        ):
+            raise Http404()
+        return _stream(request, playback.size, playback.open)
+    session = Session.objects.select_related("study").filter(token=token).first()
+    data = screening.clip(session, key) if session is not None and not session.is_finished else None
+    if data is None:
         raise Http404()
-    prepared = condition.stimulus.prepared
-    size = prepared.size
+    return _stream(request, len(data), lambda mode: io.BytesIO(data))
+
+
+def _stream(
+    request: HttpRequest, size: int, opener: Callable[[str], IO[bytes]]
+) -> HttpResponseBase:
     first, last = 0, size - 1
     header = request.headers.get("Range")
     partial = False
@@ -81,7 +95,7 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
         first, last = parsed
         partial = True
     length = last - first + 1
-    f = prepared.open("rb")
+    f = opener("rb")
     f.seek(first)
     streaming = StreamingHttpResponse(
         _read(f, length) if request.method == "GET" else iter(()),

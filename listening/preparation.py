@@ -188,12 +188,13 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     Idempotent: a track whose versions were prepared with the current settings (the
     fingerprint) is skipped unless ``force`` is set.
     """
+    from analysis.audio import resample
     from analysis.errors import AnalysisError
     from analysis.preparation import (
         ExcerptSpec,
         align_to_mix,
         apply_fades,
-        conform,
+        conform_span,
         cut_excerpt,
         lowpass_excerpt,
         match_loudness,
@@ -223,47 +224,63 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         fade_ms=study.fade_ms,
     )
     versions = {s.pk: _Version(s) for s in [*sources, *anchors]}
-    conformed: dict[int, Audio] = {}
-    offsets: dict[int, int] = {}
+    decoded: dict[int, AudioFile] = {}
+    # Each version's excerpt plus a margin, conformed to the playback rate, with the
+    # index of the mix's first sample in it (see analysis.preparation.conform_span).
+    spans: dict[int, tuple[Audio, int]] = {}
 
-    # 1-2. Decode each original and bring it to the study's rate, in stereo.
+    # 1. Decode each original.
     for stimulus in sources:
         try:
-            audio = _read_original(stimulus)
-            conformed[stimulus.pk] = conform(audio.samples, audio.rate, spec.rate)
+            decoded[stimulus.pk] = _read_original(stimulus)
         except (AnalysisError, OSError, ValidationError) as exc:
             versions[stimulus.pk].error = _message(exc)
 
-    # 3-4. Cut the mix's excerpt, then align every master to the mix and cut the same passage.
+    # 2-4. The mix's excerpt; then each master aligned to the mix at the mix's rate and
+    # the same passage cut. Only the excerpt (plus a margin) is converted to the
+    # playback rate: resampling whole tracks would cost more than everything else.
     mix = track.mix
-    mix_audio = conformed.get(mix.pk) if mix is not None else None
-    if mix is not None and mix_audio is not None:
+    mix_file = decoded.get(mix.pk) if mix is not None else None
+    if mix is not None and mix_file is not None:
         try:
-            versions[mix.pk].excerpt = cut_excerpt(mix_audio, spec, name="mix")
-            offsets[mix.pk] = 0
+            spans[mix.pk] = conform_span(mix_file.samples, mix_file.rate, spec)
+            versions[mix.pk].excerpt = cut_excerpt(
+                spans[mix.pk][0], spec, offset=spans[mix.pk][1], name="mix"
+            )
         except AnalysisError as exc:
             versions[mix.pk].error = _message(exc)
-    mix_ok = mix is not None and mix_audio is not None and versions[mix.pk].excerpt is not None
+    mix_ok = mix is not None and mix_file is not None and versions[mix.pk].excerpt is not None
+    mix_at: dict[int, Audio] = {mix_file.rate: mix_file.samples} if mix_file is not None else {}
     for stimulus in track.masters:
         version = versions[stimulus.pk]
         if version.error:
             continue
-        if not mix_ok or mix_audio is None:
+        if not mix_ok or mix_file is None:
             version.error = "cannot be aligned: " + (
                 "the track has no mix" if mix is None else "the track's mix failed"
             )
             continue
         try:
-            aligned, offset, alignment = align_to_mix(conformed[stimulus.pk], mix_audio, spec.rate)
+            master_file = decoded[stimulus.pk]
+            # Align on the master's own clock (a copy of the mix is resampled when the rates
+            # differ), so the master itself is resampled once only: to the playback rate.
+            if master_file.rate not in mix_at:
+                mix_at[master_file.rate] = resample(
+                    mix_file.samples, mix_file.rate, master_file.rate
+                )
+            aligned, offset, alignment = align_to_mix(
+                master_file.samples, mix_at[master_file.rate], master_file.rate
+            )
             version.fields.update(
                 alignment_lag=alignment.lag,
                 alignment_polarity=alignment.polarity,
                 alignment_correlation=alignment.correlation,
-                alignment=alignment.as_dict(),
+                alignment={**alignment.as_dict(), "rate": master_file.rate},
             )
-            conformed[stimulus.pk] = aligned
-            offsets[stimulus.pk] = offset
-            version.excerpt = cut_excerpt(aligned, spec, offset=offset, name="master")
+            spans[stimulus.pk] = conform_span(aligned, master_file.rate, spec, offset=offset)
+            version.excerpt = cut_excerpt(
+                spans[stimulus.pk][0], spec, offset=spans[stimulus.pk][1], name="master"
+            )
         except AnalysisError as exc:
             version.error = _message(exc)
 
@@ -271,12 +288,13 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     for anchor in anchors:
         version = versions[anchor.pk]
         source = anchor.derived_from
-        if source is None or anchor.anchor_cutoff_hz is None or versions[source.pk].error:
+        if source is None or anchor.anchor_cutoff_hz is None or source.pk not in spans:
             version.error = f"its source ({source.describe() if source else 'none'}) failed"
             continue
         try:
+            span, span_offset = spans[source.pk]
             version.excerpt = lowpass_excerpt(
-                conformed[source.pk], spec, anchor.anchor_cutoff_hz, offset=offsets[source.pk]
+                span, spec, anchor.anchor_cutoff_hz, offset=span_offset
             )
         except AnalysisError as exc:
             version.error = _message(exc)
@@ -400,8 +418,9 @@ def _sync_anchor_rows(track: Track) -> list[Stimulus]:
         anchor.save()
         anchors.append(anchor)
     for stale in existing.values():
-        if stale.prepared:
-            stale.prepared.delete(save=False)
+        for old in (stale.prepared, stale.prepared_variant):
+            if old:
+                old.delete(save=False)
         stale.delete()
     return anchors
 
@@ -413,13 +432,13 @@ def _encode(
     rate: int,
     new_files: list[str],
 ) -> None:
-    """Write each version as 24-bit FLAC, all padded to one size, into storage."""
+    """Write each version and its dithered variant as 24-bit FLAC, all padded to one size."""
     from analysis.io import write_audio
     from analysis.loudness import integrated_loudness
     from analysis.preparation import apply_gain
 
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
+        paths, variants = [], []
         for i, (version, gain, peak) in enumerate(zip(playing, gains, peaks, strict=True)):
             if version.excerpt is None:
                 raise ValueError("only versions with an excerpt are encoded")
@@ -427,6 +446,15 @@ def _encode(
             path = Path(folder) / f"{i}.flac"
             write_audio(path, audio, rate, subtype="PCM_24", format="FLAC")
             paths.append(path)
+            variant = Path(folder) / f"{i}-variant.flac"
+            write_audio(
+                variant,
+                dithered_variant(audio, seed=version.stimulus.pk),
+                rate,
+                subtype="PCM_24",
+                format="FLAC",
+            )
+            variants.append(variant)
             version.fields.update(
                 excerpt_loudness_lufs=version.level.loudness_lufs,
                 gain_db=gain,
@@ -436,14 +464,35 @@ def _encode(
                 prepared_frames=audio.shape[0],
                 prepared_channels=audio.shape[1],
             )
-        size = pad_flac_files(paths)
+        size = pad_flac_files(paths + variants)
         storage = Stimulus.prepared.field.storage
-        for version, path in zip(playing, paths, strict=True):
-            name = Stimulus.prepared.field.generate_filename(version.stimulus, "x.flac")
-            with open(path, "rb") as f:
-                name = storage.save(name, File(f), max_length=200)
-            new_files.append(name)
-            version.fields.update(prepared=name, prepared_size=size)
+        for version, path, variant in zip(playing, paths, variants, strict=True):
+            for field_name, source in (("prepared", path), ("prepared_variant", variant)):
+                name = Stimulus.prepared.field.generate_filename(version.stimulus, "x.flac")
+                with open(source, "rb") as f:
+                    name = storage.save(name, File(f), max_length=200)
+                new_files.append(name)
+                version.fields[field_name] = name
+            version.fields.update(prepared_size=size)
+
+
+#: One least significant bit of 24-bit PCM (full scale = 1).
+LSB_24 = 2.0**-23
+
+
+def dithered_variant(audio: Audio, *, seed: int) -> Audio:
+    """Return ``audio`` plus independent TPDF dither of one 24-bit LSB peak (seeded).
+
+    The dither sits near -144 dBFS, far below hearing and below the noise floor of
+    any playback chain, yet changes nearly every encoded sample, so the variant's
+    bytes (and hash) differ from the version's own file. The participant pages serve
+    it where a trial plays one version twice (ABX's X, MUSHRA's hidden reference).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 0x5EED])
+    tpdf = rng.uniform(-0.5, 0.5, audio.shape) + rng.uniform(-0.5, 0.5, audio.shape)
+    return np.clip(audio + tpdf * LSB_24, -1.0, 1.0 - LSB_24)
 
 
 _PREPARATION_FIELDS = (
@@ -469,12 +518,14 @@ def _save_versions(track: Track, versions: dict[int, _Version], fingerprint: str
         track.save(update_fields=["playback_loudness_lufs"])
         for version in versions.values():
             stimulus = version.stimulus
-            if stimulus.prepared and stimulus.prepared.name:
-                old_files.append(stimulus.prepared.name)
+            for old in (stimulus.prepared, stimulus.prepared_variant):
+                if old and old.name:
+                    old_files.append(old.name)
             for name in _PREPARATION_FIELDS:
                 setattr(stimulus, name, None)
             stimulus.alignment = {}
             stimulus.prepared = version.fields.pop("prepared", "")
+            stimulus.prepared_variant = version.fields.pop("prepared_variant", "")
             for name, value in version.fields.items():
                 setattr(stimulus, name, value)
             stimulus.status = Stimulus.Status.FAILED if version.error else Stimulus.Status.READY

@@ -68,20 +68,22 @@ class AbxAnswer(models.Model):
 
 
 class PreferenceAnswer(models.Model):
-    """The AB preference of one trial: a condition, or no preference when allowed."""
+    """The AB preference of one trial on one attribute: a condition, or no preference."""
 
-    trial = models.OneToOneField(
-        "listening.Trial", models.CASCADE, related_name="preference_answer"
-    )
+    trial = models.ForeignKey("listening.Trial", models.CASCADE, related_name="preference_answers")
+    attribute = models.CharField(max_length=100, default="overall")
     choice = models.ForeignKey(
         "listening.Condition", models.CASCADE, null=True, blank=True, related_name="+"
     )
     no_preference = models.BooleanField(default=False)
     response_ms = models.PositiveIntegerField(null=True, blank=True)
-    answered_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(auto_now=True)
+    changes = models.PositiveIntegerField(default=1, help_text="How often it was saved.")
 
     class Meta:
+        ordering = ("trial", "attribute")
         constraints = (
+            models.UniqueConstraint(fields=["trial", "attribute"], name="preference_unique"),
             models.CheckConstraint(
                 condition=(Q(choice__isnull=False) & Q(no_preference=False))
                 | (Q(choice__isnull=True) & Q(no_preference=True)),
@@ -90,7 +92,7 @@ class PreferenceAnswer(models.Model):
         )
 
     def __str__(self) -> str:
-        return f"preference in {self.trial}"
+        return f"preference on {self.attribute} in {self.trial}"
 
 
 class ListenEvent(models.Model):

@@ -65,6 +65,10 @@ class Stimulus(models.Model):
 
     # The prepared playback excerpt (FLAC, 24 bit, study rate) and how it was made.
     prepared = models.FileField(upload_to=prepared_upload_to, blank=True, max_length=200)
+    # The same audio with an independent, inaudible dither at the 24-bit LSB, padded to the same
+    # size: served where a trial plays one version twice (ABX's X, MUSHRA's hidden reference),
+    # so no two files of a trial share their bytes.
+    prepared_variant = models.FileField(upload_to=prepared_upload_to, blank=True, max_length=200)
     prepared_rate = models.PositiveIntegerField(null=True, blank=True)
     prepared_frames = models.PositiveIntegerField(null=True, blank=True)
     prepared_channels = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -80,7 +84,9 @@ class Stimulus(models.Model):
         null=True, blank=True, help_text="Integrated loudness of the prepared file."
     )
     alignment_lag = models.IntegerField(
-        null=True, blank=True, help_text="Samples at the study rate: master[n + lag] = mix[n]."
+        null=True,
+        blank=True,
+        help_text="Samples at the master's own rate: master[n + lag] = mix[n].",
     )
     alignment_polarity = models.SmallIntegerField(null=True, blank=True)
     alignment_correlation = models.FloatField(null=True, blank=True)

@@ -39,6 +39,12 @@ def default_screening() -> dict[str, Any]:
     }
 
 
+def _positive_int(value: Any, default: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return default
+    return value
+
+
 def new_public_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -106,6 +112,15 @@ class Study(models.Model):
     )
     abx_repetitions = models.PositiveSmallIntegerField(default=4)
     ab_allow_no_preference = models.BooleanField(default=True)
+    # Checks before a participant may leave a trial (run in the browser and again on the server).
+    must_play_all = models.BooleanField(default=True, help_text="Every condition played.")
+    must_move_all = models.BooleanField(default=True, help_text="Every MUSHRA slider moved.")
+    require_100 = models.BooleanField(
+        default=True, help_text="MUSHRA with a reference: one condition at 100 per attribute."
+    )
+    min_listen_seconds = models.FloatField(
+        default=1.0, help_text="Listening time that counts a condition as played."
+    )
 
     consent_text = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
@@ -174,6 +189,49 @@ class Study(models.Model):
     def participant_path(self) -> str:
         """Return the path of the public link participants open (routed by the participant app)."""
         return f"/s/{self.public_token}/"
+
+    def attribute_items(self) -> list[dict[str, str]]:
+        """The rated attributes as the participant pages name them: a slug id and a label."""
+        from django.utils.text import slugify
+
+        items = []
+        for name in self.attributes or []:
+            text = str(name)
+            items.append({"id": slugify(text) or "attribute", "label": text[:1].upper() + text[1:]})
+        return items
+
+    def attribute_name(self, attribute_id: str) -> str | None:
+        """Return the study's attribute called ``attribute_id`` on participant pages, if any."""
+        items = self.attribute_items()
+        names = {item["id"]: name for item, name in zip(items, self.attributes, strict=True)}
+        return names.get(attribute_id)
+
+    def screening_config(self) -> dict[str, Any]:
+        """The headphone screening, normalised: tests, trials per test, pass marks, attempts.
+
+        Defaults follow METRICS.md §9 (analysis.screening); a pass mark may be one number
+        for every test or one per test, and never exceeds the number of trials.
+        """
+        from analysis.screening import DEFAULT_PASS_MARK, DEFAULT_TRIALS, MAX_ATTEMPTS
+
+        config = self.screening if isinstance(self.screening, dict) else {}
+        tests = [t for t in config.get("tests", []) if t in DEFAULT_PASS_MARK]
+        trials = _positive_int(config.get("trials_per_test"), DEFAULT_TRIALS)
+        mark = config.get("pass_mark")
+        marks = {}
+        for kind in tests:
+            value = mark.get(kind) if isinstance(mark, dict) else mark
+            default = round(DEFAULT_PASS_MARK[kind] * trials / DEFAULT_TRIALS)
+            marks[kind] = min(_positive_int(value, default), trials)
+        return {
+            "tests": tests,
+            "trials_per_test": trials,
+            "pass_marks": marks,
+            "attempts": _positive_int(config.get("attempts"), MAX_ATTEMPTS),
+        }
+
+    def screening_tests(self) -> list[str]:
+        return list(self.screening_config()["tests"])
 
     def preparation_settings(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.PREPARATION_FIELDS}

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from listening.models.stimulus import Stimulus
 
 #: Bump when the preparation pipeline changes what it writes; every track is then re-prepared.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: dithered variants; excerpts conformed from the source span
 #: Every version of a track must play within this many LU of the track's target.
 LOUDNESS_TOLERANCE_LU = 0.1
 

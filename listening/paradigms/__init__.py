@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from listening.paradigms.ab import AbPreference
 from listening.paradigms.abx import Abx
-from listening.paradigms.base import Paradigm
+from listening.paradigms.base import AnswerError, Paradigm
 from listening.paradigms.mushra import Mushra
 
 PARADIGMS: dict[str, type[Paradigm]] = {
@@ -24,4 +24,4 @@ def get_paradigm(kind: str) -> Paradigm:
         raise ValueError(f"paradigm={kind!r} must be one of {sorted(PARADIGMS)}") from None
 
 
-__all__ = ["PARADIGMS", "PARADIGM_CHOICES", "Paradigm", "get_paradigm"]
+__all__ = ["PARADIGMS", "PARADIGM_CHOICES", "AnswerError", "Paradigm", "get_paradigm"]

@@ -1,14 +1,36 @@
-"""What every test paradigm provides: a kind, a label and the study checks it needs.
+"""What every test paradigm provides: study checks, trial building and answer validation.
 
-Trial generation and response validation live on the same classes (participant side).
+A paradigm turns one track of a participant's plan into Trial and Condition rows,
+describes a trial to the page (opaque keys and neutral labels only), validates each
+answer the page saves and checks a trial before it may be submitted. Nothing it
+sends names a condition's role, system, provider or file.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import random
+import string
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils import timezone
 
 if TYPE_CHECKING:
-    from listening.models import Study, Track
+    from collections.abc import Callable, Sequence
+
+    from listening.models import Condition, Session, Stimulus, Study, Track, Trial
+
+
+class AnswerError(Exception):
+    """A participant request that changes nothing; ``detail`` says why, in plain words."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+def letters(n: int) -> list[str]:
+    return list(string.ascii_uppercase[:n])
 
 
 class Paradigm:
@@ -16,6 +38,10 @@ class Paradigm:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    #: Answer types this paradigm accepts, each with the name of its handler method.
+    answer_types: ClassVar[dict[str, str]] = {}
+
+    # -- study checks (researcher side) ---------------------------------------------------------
 
     def validate(self, study: Study) -> list[str]:
         """Return every reason the study's material cannot run this paradigm."""
@@ -38,7 +64,181 @@ class Paradigm:
         problems = []
         if track.mix is None:
             problems.append("has no mix (every track needs its unmastered mix)")
+        if any(s.status == "ready" and not s.prepared_variant for s in track._stimuli()):
+            problems.append(
+                "was prepared without blinded variants (an older pipeline); prepare it again"
+            )
         return problems
+
+    # -- building a participant's trials ----------------------------------------------------
+
+    def plan_items(self, study: Study, track: Track) -> list[int]:
+        """Primary keys of the prepared versions of ``track`` that the plan orders."""
+        raise NotImplementedError
+
+    def build_trials(
+        self,
+        session: Session,
+        track: Track,
+        order: Sequence[int],
+        rng: random.Random,
+        position: int,
+    ) -> list[Trial]:
+        """Create the trials of one track from the plan's condition order, from ``position``."""
+        raise NotImplementedError
+
+    def build_training(
+        self, session: Session, track: Track, items: Sequence[int], rng: random.Random
+    ) -> Trial:
+        """Create the training trial (position 0) on ``track``."""
+        raise NotImplementedError
+
+    def create_trial(
+        self,
+        session: Session,
+        track: Track,
+        position: int,
+        items: Sequence[tuple[Stimulus, str]],
+        *,
+        reference: Stimulus | None = None,
+        training: bool = False,
+    ) -> tuple[Trial, list[Condition]]:
+        """Create one trial with its conditions in presentation order (open reference last)."""
+        from listening.models import Condition, Trial
+
+        trial = Trial.objects.create(
+            session=session, position=position, track=track, kind=self.kind, is_training=training
+        )
+        rows = [
+            Condition(trial=trial, stimulus=stimulus, position=i, role=role)
+            for i, (stimulus, role) in enumerate(items)
+        ]
+        if reference is not None:
+            rows.append(
+                Condition(
+                    trial=trial,
+                    stimulus=reference,
+                    position=len(rows),
+                    role=Condition.Role.REFERENCE,
+                )
+            )
+        return trial, Condition.objects.bulk_create(rows)
+
+    # -- describing a trial to the page -------------------------------------------------------
+
+    def describe(self, trial: Trial) -> dict[str, Any]:
+        """Describe a trial to the page: conditions, reference, attributes, rules, answers."""
+        from listening.models import Condition
+
+        conditions = list(trial.conditions.order_by("position"))
+        rated = [c for c in conditions if c.is_rated]
+        reference = next((c for c in conditions if c.role == Condition.Role.REFERENCE), None)
+        labels = self.labels(trial, rated)
+        return {
+            "conditions": [
+                {"key": c.key, "label": label} for c, label in zip(rated, labels, strict=True)
+            ],
+            "reference": {"key": reference.key} if reference is not None else None,
+            "attributes": self.attributes(trial.session.study),
+            "rules": self.rules(trial, has_reference=reference is not None),
+            "instructions": self.instructions(trial),
+            "answers": {} if trial.is_training else self.answers(trial),
+        }
+
+    def labels(self, trial: Trial, rated: list[Condition]) -> list[str]:
+        # Training names the versions neutrally; graded trials use letters.
+        if trial.is_training:
+            return [f"Version {i + 1}" for i in range(len(rated))]
+        return letters(len(rated))
+
+    def attributes(self, study: Study) -> list[dict[str, str]]:
+        return study.attribute_items() or [{"id": "overall", "label": "Overall"}]
+
+    def rules(self, trial: Trial, *, has_reference: bool) -> dict[str, Any]:
+        study = trial.session.study
+        if trial.is_training:
+            return {"must_play_all": False, "min_listen_seconds": 0.0, "loop": True}
+        return {
+            "must_play_all": study.must_play_all,
+            "min_listen_seconds": study.min_listen_seconds,
+            "loop": True,
+        }
+
+    def instructions(self, trial: Trial) -> str:
+        return ""
+
+    def answers(self, trial: Trial) -> dict[str, Any]:
+        return {}
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def save_answer(self, trial: Trial, body: dict[str, Any]) -> None:
+        """Validate one saved answer and store it (upsert); raise AnswerError otherwise."""
+        kind = body.get("type")
+        handler_name = self.answer_types.get(kind) if isinstance(kind, str) else None
+        if handler_name is None:
+            raise AnswerError(
+                f"type={kind!r} is not an answer of this trial; expected one of "
+                f"{sorted([*self.answer_types, 'submit'])}"
+            )
+        if trial.is_training:
+            raise AnswerError("Answers in the training are not recorded.")
+        handler: Callable[[Trial, dict[str, Any]], None] = getattr(self, handler_name)
+        handler(trial, body)
+
+    def submit_problems(self, trial: Trial) -> list[str]:
+        """Say what is missing before the trial may be submitted (empty when nothing is)."""
+        study = trial.session.study
+        if not study.must_play_all:
+            return []
+        played = set(trial.played_keys())
+        rated = [c for c in trial.conditions.order_by("position") if c.is_rated]
+        labels = self.labels(trial, rated)
+        missing = [label for c, label in zip(rated, labels, strict=True) if c.key not in played]
+        if missing:
+            return [f"Listen to every condition first (not played yet: {', '.join(missing)})."]
+        return []
+
+    # -- shared checks -------------------------------------------------------------------------
+
+    def rated_condition(self, trial: Trial, key: Any, *, roles: Sequence[str] = ()) -> Condition:
+        """Return the trial's rated condition with this key, or raise a clear AnswerError."""
+        if not isinstance(key, str) or not key:
+            raise AnswerError(f"condition={key!r} must be a condition key of this trial")
+        condition = trial.conditions.filter(key=key).first()
+        if condition is None or not condition.is_rated or (roles and condition.role not in roles):
+            raise AnswerError("condition is not one of this trial's answer options")
+        return condition
+
+    def attribute_name(self, study: Study, attribute_id: Any) -> str:
+        if isinstance(attribute_id, str):
+            if not study.attributes and attribute_id == "overall":
+                return "overall"
+            name = study.attribute_name(attribute_id)
+            if name is not None:
+                return name
+        ids = [a["id"] for a in self.attributes(study)]
+        raise AnswerError(f"attribute={attribute_id!r} is not rated here; expected one of {ids}")
+
+    def attribute_ids(self, study: Study) -> dict[str, str]:
+        """Map each stored attribute name to the id the page uses."""
+        if not study.attributes:
+            return {"overall": "overall"}
+        return {
+            name: item["id"]
+            for name, item in zip(study.attributes, study.attribute_items(), strict=True)
+        }
+
+
+def elapsed_ms(trial: Trial) -> int | None:
+    """Milliseconds since the trial was first shown (for response times)."""
+    if trial.started_at is None:
+        return None
+    return max(0, round((timezone.now() - trial.started_at).total_seconds() * 1000))
+
+
+def ready_stimuli(track: Track) -> list[Stimulus]:
+    return [s for s in track._stimuli() if s.status == "ready" and s.prepared]
 
 
 def count_systems(track: Track) -> dict[str, int]:

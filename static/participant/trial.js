@@ -112,6 +112,14 @@ export function mountTrial(root, data, paradigm, options = {}) {
 
   const listened = keys.map(() => 0);
   const played = new Set((data.played || []).filter((k) => keys.includes(k)));
+  // Listening logged before a reload but not yet acknowledged still counts (it will be sent).
+  for (const body of events ? events.saver.pending() : []) {
+    if (!body || body.trial !== trialId) continue;
+    for (const event of body.events || []) {
+      const key = event.type === 'switch' ? event.to : event.condition;
+      if ((event.type === 'play' || event.type === 'switch') && keys.includes(key)) played.add(key);
+    }
+  }
   const buttons = new Map();
 
   root.classList.add('trial-page', `paradigm-${paradigm.name}`);
@@ -448,7 +456,11 @@ export function mountTrial(root, data, paradigm, options = {}) {
     nextButton.disabled = true;
     nextButton.textContent = 'Saving…';
     player.pause();
-    if (events) events.flush();
+    if (events) {
+      // The server checks "every condition played" from the listening log: send it first.
+      events.flush();
+      await events.saver.flush();
+    }
     await saver.flush();
     try {
       const response = await saver.save({ type: 'submit', trial: trialId }, { slot: `${trialId}:submit` });

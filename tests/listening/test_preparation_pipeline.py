@@ -97,8 +97,9 @@ class PreparedTrackTestCase(BaseTestCase):
 
     def test_it_cuts_the_same_passage_from_every_master(self) -> None:
         by_name = self.by_name()
-        # The lags the material was built with, at the study rate: +0.5 s, 0, -0.3 s.
-        lags = {"LANDR": 24000, "Eng 1": 0, "Eng 2": -14400}
+        # The lags the material was built with, in samples of each master's own rate
+        # (48, 44.1 and 32 kHz, where each is aligned): +0.5 s, 0, -0.3 s.
+        lags = {"LANDR": 24000, "Eng 1": 0, "Eng 2": -9600}
         for name, lag in lags.items():
             assert by_name[name].alignment_lag == lag, name
         assert by_name["Eng 2"].alignment_polarity == -1
@@ -107,7 +108,8 @@ class PreparedTrackTestCase(BaseTestCase):
             stimulus = by_name[name]
             delivered = read_audio(stimulus.original.path)
             y = conform(delivered.samples, delivered.rate, STUDY_RATE) * stimulus.alignment_polarity
-            want = apply_fades(cut_excerpt(y, SPEC, offset=lag), SPEC)
+            offset = lag * STUDY_RATE // delivered.rate  # the same instant at the study rate
+            want = apply_fades(cut_excerpt(y, SPEC, offset=offset), SPEC)
             want *= 10 ** (stimulus.gain_db / 20)
             audio, _ = read(stimulus)
             error = np.max(np.abs(audio - want)) / np.max(np.abs(want))
@@ -189,7 +191,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         after = {s.pk: s.prepared.name for s in self.track.stimuli.all()}
         assert set(after) == set(before)
         assert set(after.values()).isdisjoint(before.values())
-        assert len(self.stored_files("prepared")) == 4  # superseded files removed
+        assert len(self.stored_files("prepared")) == 8  # superseded files removed (4 + variants)
         assert self.study.progress()["ready"] == 4
 
     def test_it_drops_anchors_when_the_study_turns_them_off(self) -> None:
@@ -200,7 +202,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         assert self.track.needs_preparation()
         prepare_track(self.track.pk)
         assert not self.track.stimuli.filter(role="anchor").exists()
-        assert len(self.stored_files("prepared")) == 2
+        assert len(self.stored_files("prepared")) == 4  # 2 versions, each with its variant
 
     def test_it_derives_anchors_from_a_chosen_master_reference(self) -> None:
         master = self.track.stimuli.get(role="master")

@@ -1,0 +1,162 @@
+"""Participant forms: consent, the questionnaires, calibration and the headphone screening.
+
+Questionnaire fields come from ``Study.questionnaire``, a list of objects such as
+``{"name": "age", "label": "Age range", "type": "choice", "choices": ["18-24", ...]}``
+(types: choice, text, textarea, integer, boolean; ``"required"`` defaults to true;
+``"when": "final"`` puts a field in the questionnaire after the trials). A study
+without fields of a kind gets the defaults below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+AGE_RANGES = ["18-24", "25-34", "35-44", "45-54", "55-64", "65 or older", "Prefer not to say"]
+EXPERIENCE = [
+    "I rarely listen closely to music",
+    "I listen to music attentively (hobby)",
+    "I play or produce music",
+    "I work with audio professionally (recording, mixing, mastering)",
+]
+DEFAULT_QUESTIONNAIRE: list[dict[str, Any]] = [
+    {"name": "age_range", "label": "Age range", "type": "choice", "choices": AGE_RANGES},
+    {
+        "name": "listening_experience",
+        "label": "Listening experience",
+        "type": "choice",
+        "choices": EXPERIENCE,
+    },
+    {
+        "name": "headphone_model",
+        "label": "Which headphones are you using? (make and model, or 'unknown')",
+        "type": "text",
+    },
+    {
+        "name": "hearing_problems",
+        "label": "Do you have any known hearing problems?",
+        "type": "choice",
+        "choices": ["No", "Yes", "Prefer not to say"],
+    },
+]
+DEFAULT_FINAL_QUESTIONNAIRE: list[dict[str, Any]] = [
+    {
+        "name": "same_volume",
+        "label": "Did you keep the volume you set at the start?",
+        "type": "choice",
+        "choices": ["Yes", "No", "Not sure"],
+    },
+    {
+        "name": "comments",
+        "label": "Anything you would like to tell us? (optional)",
+        "type": "textarea",
+        "required": False,
+    },
+]
+
+
+class ConsentForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("agree", "I agree"), ("decline", "I do not agree")])
+
+    @property
+    def agreed(self) -> bool:
+        return bool(self.cleaned_data["decision"] == "agree")
+
+
+def questionnaire_fields(spec: Any, when: str) -> list[dict[str, Any]]:
+    """The study's fields for ``when`` ("start" or "final"), or the defaults."""
+    fields = [
+        f
+        for f in (spec if isinstance(spec, list) else [])
+        if isinstance(f, dict) and f.get("name") and f.get("when", "start") == when
+    ]
+    if fields:
+        return fields
+    return DEFAULT_FINAL_QUESTIONNAIRE if when == "final" else DEFAULT_QUESTIONNAIRE
+
+
+def _field(spec: dict[str, Any]) -> forms.Field:
+    kind = spec.get("type", "text")
+    options: dict[str, Any] = {
+        "label": str(spec.get("label") or spec["name"]),
+        "required": bool(spec.get("required", True)),
+        "help_text": str(spec.get("help", "")),
+    }
+    if kind == "choice":
+        choices = [(str(c), str(c)) for c in spec.get("choices", [])]
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **options)
+    if kind == "integer":
+        return forms.IntegerField(min_value=spec.get("min"), max_value=spec.get("max"), **options)
+    if kind == "boolean":
+        return forms.TypedChoiceField(
+            choices=[("yes", "Yes"), ("no", "No")],
+            coerce=lambda v: v == "yes",
+            widget=forms.RadioSelect,
+            **options,
+        )
+    if kind == "textarea":
+        return forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 4}), **options)
+    return forms.CharField(max_length=200, **options)
+
+
+class QuestionnaireForm(forms.Form):
+    """A form built from the study's questionnaire fields."""
+
+    def __init__(self, spec: Any, when: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in questionnaire_fields(spec, when):
+            self.fields[str(field["name"])] = _field(field)
+
+
+class CalibrationForm(forms.Form):
+    confirmed = forms.BooleanField(
+        label="I have set a comfortable volume and will not change it during the test."
+    )
+
+
+INTERVALS = [("0", "1"), ("1", "2"), ("2", "3")]
+
+
+class ScreeningForm(forms.Form):
+    """One 1-2-3 choice per clip of the open attempt; clips must have been played."""
+
+    def __init__(self, attempt: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attempt = attempt
+        self.groups: list[dict[str, Any]] = []
+        for test in attempt["tests"]:
+            group = []
+            for i, item in enumerate(test["items"]):
+                name = f"clip_{item['key']}"
+                self.fields[name] = forms.TypedChoiceField(
+                    label=f"Sound {i + 1}",
+                    choices=INTERVALS,
+                    coerce=int,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": "Choose 1, 2 or 3."},
+                )
+                group.append(
+                    {"field": name, "key": item["key"], "number": i + 1, "bound": self[name]}
+                )
+            self.groups.append({"kind": test["kind"], "items": group})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        unplayed = [
+            i + 1
+            for test in self.attempt["tests"]
+            for i, item in enumerate(test["items"])
+            if not item["served"]
+        ]
+        if unplayed:
+            raise forms.ValidationError("Play every sound before answering.")
+        return cleaned
+
+    def answers(self) -> dict[str, int]:
+        """{clip key: chosen interval (0-based)}."""
+        return {
+            item["key"]: int(self.cleaned_data[item["field"]])
+            for group in self.groups
+            for item in group["items"]
+        }

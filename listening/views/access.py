@@ -1,0 +1,117 @@
+"""One way in for participants: a session reached by its unguessable token, never a pk.
+
+``participant_page`` wraps every /p/<token>/... page: an unknown token, a closed
+study or an idle session gets a polite page; a request for another step than the
+session is on is redirected to that step, so a reload always lands in the right
+place; and the response carries the signed cookie the audio endpoint needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+
+from listening.audio_serving import attach_participant
+from listening.models import Session, Study
+
+PageView = Callable[..., HttpResponseBase]
+
+MESSAGES = {
+    "invalid": (
+        404,
+        "Link not found",
+        "This link is not valid. Please open the link you were given exactly as it is.",
+    ),
+    "unavailable": (404, "Study not available", "This study is not open to participants."),
+    "closed": (
+        410,
+        "Study closed",
+        "This study has closed and no longer accepts answers. Thank you for your interest.",
+    ),
+    "expired": (
+        410,
+        "Session expired",
+        "This session has been inactive for too long and has expired. Thank you for your time; "
+        "please contact the researchers if you think this is a mistake.",
+    ),
+    "busy": (
+        429,
+        "Please wait",
+        "Too many sessions were started from your connection. Please try again later.",
+    ),
+    "forbidden": (
+        403,
+        "Request refused",
+        "Your browser sent a request this page could not verify. Reload the page and try again.",
+    ),
+}
+
+
+def message(request: HttpRequest, name: str) -> HttpResponse:
+    status, title, text = MESSAGES[name]
+    return render(
+        request, "participant/message.html", {"title": title, "text": text}, status=status
+    )
+
+
+def find_session(token: str) -> Session | None:
+    return Session.objects.select_related("study").filter(token=token).first()
+
+
+def unavailable(session: Session) -> str | None:
+    """Name the message a session's participant gets instead of the page, if any."""
+    if session.is_finished:
+        return None
+    if session.study.status != Study.Status.OPEN:
+        return "closed"
+    if session.is_expired():
+        return "expired"
+    return None
+
+
+def participant_page(step: str | None) -> Callable[[PageView], Callable[..., HttpResponseBase]]:
+    """Resolve the session of a /p/<token>/<step> page and keep the participant on their step."""
+
+    def decorator(view: PageView) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapper(
+            request: HttpRequest, token: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
+            session = find_session(token)
+            if session is None:
+                return message(request, "invalid")
+            problem = unavailable(session)
+            if problem is not None:
+                return message(request, problem)
+            session.touch()
+            if step is not None and session.step != step:
+                response: HttpResponseBase = redirect(session.url())
+            else:
+                response = view(request, session, *args, **kwargs)
+            attach_participant(response, session)
+            response["Cache-Control"] = "no-store"
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def json_error(detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def json_session(token: str) -> Session | JsonResponse:
+    """The session of a JSON endpoint, or the error response to send instead."""
+    session = find_session(token)
+    if session is None:
+        return json_error("This session does not exist.", 404)
+    problem = unavailable(session)
+    if problem is not None:
+        return json_error(MESSAGES[problem][2], MESSAGES[problem][0])
+    session.touch()
+    return session

@@ -1,0 +1,83 @@
+"""The participant's JSON endpoints: answers (autosaved, idempotent) and listening events.
+
+A request with an ``Idempotency-Key`` already seen for this session gets the stored
+response and changes nothing. Every request runs in one transaction with the
+session's row locked, so two tabs of a session cannot interleave their changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_POST
+
+from listening.models import IdempotencyKey, Session
+from listening.paradigms import AnswerError
+from listening.views.access import json_error, json_session
+
+MAX_BODY = 256 * 1024
+
+
+def _handle(
+    request: HttpRequest, token: str, endpoint: str, act: Callable[[Session, Any], dict[str, Any]]
+) -> JsonResponse:
+    found = json_session(token)
+    if isinstance(found, JsonResponse):
+        return found
+    if len(request.body) > MAX_BODY:
+        return json_error("The request is too large.", 413)
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return json_error("The request body is not valid JSON.", 400)
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > 64:
+        return json_error("The Idempotency-Key header is longer than 64 characters.", 400)
+    try:
+        with transaction.atomic():
+            session = Session.objects.select_for_update().select_related("study").get(pk=found.pk)
+            if key:
+                stored = IdempotencyKey.objects.filter(session=session, key=key).first()
+                if stored is not None:
+                    return JsonResponse(stored.response, status=stored.status_code)
+            try:
+                with transaction.atomic():  # a refused request leaves nothing behind
+                    payload, status = act(session, body), 200
+            except AnswerError as error:
+                payload, status = {"detail": error.detail}, error.status
+            if key:
+                IdempotencyKey.objects.create(
+                    session=session,
+                    key=key,
+                    endpoint=endpoint,
+                    status_code=status,
+                    response=payload,
+                )
+    except IntegrityError:
+        # The same key raced in from another tab: answer what the first one stored.
+        stored = IdempotencyKey.objects.filter(session=found, key=key).first()
+        if stored is None:
+            raise
+        return JsonResponse(stored.response, status=stored.status_code)
+    return JsonResponse(payload, status=status)
+
+
+@require_POST
+def save_answer(request: HttpRequest, token: str) -> JsonResponse:
+    """Save a rating, an ABX or preference answer, or submit the current trial."""
+    return _handle(request, token, "answers", lambda session, body: session.answer(body))
+
+
+@require_POST
+def record_events(request: HttpRequest, token: str) -> JsonResponse:
+    """Store a batch of listening events (play, pause, switch, seek, loop)."""
+    return _handle(
+        request,
+        token,
+        "events",
+        lambda session, body: {"stored": session.record_events(body)},
+    )
