@@ -13,9 +13,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.html import format_html, format_html_join
 
+from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
 from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
 from listening.tasks import enqueue_preparation, enqueue_track
@@ -179,7 +180,13 @@ class StudyAdmin(StudyScopedAdmin):
             },
         ),
     )
-    actions = ("prepare_stimuli", "reprepare_stimuli", "open_studies", "close_studies")
+    actions = (
+        "prepare_stimuli",
+        "reprepare_stimuli",
+        "open_studies",
+        "close_studies",
+        "download_results_bundle",
+    )
     study_path = "pk"
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -226,6 +233,18 @@ class StudyAdmin(StudyScopedAdmin):
         queued = enqueue_preparation(form.instance)
         if queued:
             self.message_user(request, f"Preparing {queued} track(s) in the background.")
+
+    @admin.action(description="Download results bundle")
+    def download_results_bundle(
+        self, request: HttpRequest, queryset: QuerySet[Study]
+    ) -> HttpResponseBase | None:
+        # One zip per download: the browser saves one file per response.
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select exactly one study to download its results.", messages.ERROR
+            )
+            return None
+        return bundle_response(queryset.get())
 
     @admin.action(description="Prepare stimuli that are missing or outdated")
     def prepare_stimuli(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
