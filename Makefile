@@ -41,7 +41,7 @@ demo: install
 	$(PY) manage.py make_demo_study --base-url http://$(DEMO_HOST):$(DEMO_PORT)
 	@echo "Serving on http://$(DEMO_HOST):$(DEMO_PORT)/ with the task worker (Ctrl-C stops both)."
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(PY) manage.py db_worker & \
+	  $(PY) manage.py db_worker --no-reload & \
 	  $(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT) --noreload
 
 bench: install

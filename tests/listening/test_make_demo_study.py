@@ -53,5 +53,11 @@ class MakeDemoStudyTestCase(BaseTestCase):
         text = out.getvalue()
         assert f"http://127.0.0.1:8000/s/{study.public_token}/" in text
         assert "http://127.0.0.1:8000/admin/" in text
+        # Simulated participants (24 by default) make the dashboard and report show data,
+        # and are flagged as simulated.
+        sessions = study.sessions.all()
+        assert sessions.count() == 24
+        assert not sessions.filter(simulated=False).exists()
+        assert f"/studies/{study.pk}/results/" in text
         # Objective metrics are left to the worker: one task per track.
         assert len([n for n, _ in self.queued() if n == "measure_track_task"]) == 5

@@ -42,6 +42,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--password", help="Researcher password (default: a new random one).")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--simulate",
+            type=int,
+            default=24,
+            help="Clearly marked simulated participants, so the dashboard and report show data "
+            "(0 for none).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
@@ -84,6 +91,17 @@ class Command(BaseCommand):
                 "the demo study did not open:\n  " + "\n  ".join(exc.messages)
             ) from exc
 
+        if options["simulate"] > 0:
+            call_command(
+                "simulate_participants",
+                str(study.pk),
+                n=options["simulate"],
+                seed=options["seed"],
+                verbosity=options["verbosity"],
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
+
         base = options["base_url"].rstrip("/")
         self.stdout.write(
             self.style.SUCCESS(f"Demo study ready in {time.perf_counter() - started:.0f} s.")
@@ -92,6 +110,7 @@ class Command(BaseCommand):
             f"  Researcher login:  {base}/admin/  user {RESEARCHER!r}  password {password!r}"
         )
         self.stdout.write(f"  Study in the admin: {base}/admin/listening/study/{study.pk}/change/")
+        self.stdout.write(f"  Results dashboard: {base}/studies/{study.pk}/results/")
         self.stdout.write(f"  API (Swagger):     {base}/api/docs/")
         self.stdout.write(f"  Participant link:  {base}{study.participant_path()}")
 
