@@ -821,26 +821,42 @@ def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write_tables(study: Study, folder: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Write every table and webmushra.csv into ``folder`` from one snapshot."""
+    columns: dict[str, list[str]] = {}
+    with snapshot():
+        design = design_summary(study)
+        builders: dict[str, Callable[[Study], Rows]] = {**ROW_BUILDERS, "webmushra": webmushra_rows}
+        for name, build in builders.items():
+            names, rows = build(study)
+            columns[name] = names
+            with open(folder / f"{name}.csv", "w", encoding="utf-8", newline="") as out:
+                for chunk in csv_chunks(names, rows):
+                    out.write(chunk)
+    return columns, design
+
+
+def report_title(study: Study) -> str:
+    return f"Listening-test report: {study.title}"
+
+
+def study_report(study: Study) -> str:
+    """Render the HTML report of a study from the same tables the bundle holds."""
+    folder = Path(tempfile.mkdtemp(prefix="results-report-"))
+    try:
+        _, design = _write_tables(study, folder)
+        return report_html(folder, design=design, title=report_title(study))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def write_bundle(study: Study, target: IO[bytes]) -> None:
     """Write the results bundle (every table, webmushra.csv, report.html, README.md) as zip."""
     folder = Path(tempfile.mkdtemp(prefix="results-bundle-"))
     try:
-        columns: dict[str, list[str]] = {}
-        with snapshot():
-            design = design_summary(study)
-            builders: dict[str, Callable[[Study], Rows]] = {
-                **ROW_BUILDERS,
-                "webmushra": webmushra_rows,
-            }
-            for name, build in builders.items():
-                names, rows = build(study)
-                columns[name] = names
-                with open(folder / f"{name}.csv", "w", encoding="utf-8", newline="") as out:
-                    for chunk in csv_chunks(names, rows):
-                        out.write(chunk)
-        title = f"Listening-test report: {study.title}"
+        columns, design = _write_tables(study, folder)
         (folder / "report.html").write_text(
-            report_html(folder, design=design, title=title), encoding="utf-8"
+            report_html(folder, design=design, title=report_title(study)), encoding="utf-8"
         )
         (folder / "README.md").write_text(readme_text(study, columns), encoding="utf-8")
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle:

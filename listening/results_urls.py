@@ -8,6 +8,7 @@ app_name = "results"
 urlpatterns = [
     path("", results_views.dashboard, name="dashboard"),
     path("bundle.zip", results_views.export_bundle, name="bundle"),
+    path("report.html", results_views.report, name="report"),
     path("<slug:table>.csv", results_views.export_table, {"fmt": "csv"}, name="csv"),
     path("<slug:table>.jsonl", results_views.export_table, {"fmt": "jsonl"}, name="jsonl"),
 ]

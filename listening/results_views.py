@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from rest_framework.request import Request
 
+from listening import exports
 from listening.api.permissions import get_study_for_user
 from listening.exports import (
     ROW_BUILDERS,
@@ -157,3 +158,12 @@ def export_table(request: HttpRequest, pk: int, table: str, fmt: str) -> Streami
 @login_required
 def export_bundle(request: HttpRequest, pk: int) -> FileResponse:
     return bundle_response(_study(request, pk))
+
+
+@login_required
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the study's HTML report (the same one the bundle holds), computed now."""
+    study = _study(request, pk)
+    response = HttpResponse(exports.study_report(study), content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -33,6 +33,7 @@ class ResultsViewsTestCase(BaseTestCase):
         return [
             self.base,
             self.base + "bundle.zip",
+            self.base + "report.html",
             self.base + "webmushra.csv",
             *(self.base + f"{t}.csv" for t in tables),
             *(self.base + f"{t}.jsonl" for t in tables),
@@ -56,6 +57,19 @@ class ResultsViewsTestCase(BaseTestCase):
             assert ("clarity", "Hidden reference") in labels
             assert b"simulated session" in response.content
             assert b"bundle.zip" in response.content
+
+    def test_it_shows_the_report_of_the_same_tables(self) -> None:
+        self.login(self.collaborator)
+        response = self.client.get(self.base + "report.html")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/html")
+        assert response["Cache-Control"] == "private, no-store"
+        html = response.content.decode()
+        assert f"Listening-test report: {self.results.title}" in html
+        assert "simulated" in html.lower()  # every session here is simulated: the banner shows
+        assert "http://" not in html
+        assert "https://cdn" not in html
+        assert "report.html" in self.client.get(self.base).content.decode()
 
     def test_it_checks_ownership(self) -> None:
         self.login(self.outsider)
