@@ -6,12 +6,12 @@ and the tracks, stimuli and sessions of those studies; everything else is 404.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.html import format_html, format_html_join
@@ -112,6 +112,10 @@ class StudyAdmin(StudyScopedAdmin):
     search_fields = ("title", "description")
     inlines = (TrackInline,)
     filter_horizontal = ("collaborators",)
+    # Recruiters' return links are https; say so now rather than rely on Django 6's default.
+    formfield_overrides: ClassVar[dict[Any, dict[str, Any]]] = {
+        models.URLField: {"assume_scheme": "https"}
+    }
     readonly_fields = (
         "owner",
         "status",
