@@ -158,6 +158,17 @@ class StudyAdmin(StudyScopedAdmin):
             },
         ),
         (
+            "Checks before a participant may go on",
+            {
+                "fields": [
+                    "must_play_all",
+                    "must_move_all",
+                    "require_100",
+                    "min_listen_seconds",
+                ]
+            },
+        ),
+        (
             "Playback preparation (changing these re-prepares the stimuli)",
             {
                 "fields": [

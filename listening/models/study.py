@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -119,7 +120,9 @@ class Study(models.Model):
         default=True, help_text="MUSHRA with a reference: one condition at 100 per attribute."
     )
     min_listen_seconds = models.FloatField(
-        default=1.0, help_text="Listening time that counts a condition as played."
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(60.0)],
+        help_text="Listening time that counts a condition as played.",
     )
 
     consent_text = models.TextField(blank=True)

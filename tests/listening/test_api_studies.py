@@ -52,6 +52,8 @@ class StudyApiTestCase(BaseTestCase):
         assert response.data["loudness_target_lufs"] == -23.0
         assert response.data["true_peak_ceiling_dbtp"] == -1.0
         assert response.data["participant_path"].startswith("/s/")
+        assert response.data["must_play_all"] is True  # the checks before "next" are settable
+        assert response.data["min_listen_seconds"] == 1.0
         assert len(study.public_token) >= 20
 
     def test_it_validates_settings(self) -> None:
@@ -62,6 +64,7 @@ class StudyApiTestCase(BaseTestCase):
             "attributes": (["clarity", "clarity"], "must be unique"),
             "fade_ms": (3000, "less than or equal to 1000"),
             "loudness_target_lufs": (3, "less than or equal to 0"),
+            "min_listen_seconds": (-1, "greater than or equal to 0"),
         }
         for field, (value, message) in cases.items():
             response = api.patch(self.detail(), {field: value}, format="json")
