@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 #: Questions the participant reads, per test.
 QUESTIONS = {
-    "antiphase": "Which sound was the quietest?",
-    "huggins": "Which noise contained a faint hidden tone?",
+    "antiphase": "In each sound, which of its three tones was the quietest?",
+    "huggins": "In each sound, which of its three noises contained a faint hidden tone?",
 }
 CALIBRATION_SECONDS = 10.0
 
