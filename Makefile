@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench browser-deps clean
+.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ browser-deps:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL server for the second test run; installed when missing (needs root).
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the PostgreSQL test run"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check analysis
@@ -31,7 +37,16 @@ typecheck: install
 pytest: install browser-deps
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
-test: lint typecheck pytest
+# The suite again on a throwaway PostgreSQL server (browser tests excluded: they check
+# the pages, not the database); the server is always stopped, even on failure.
+pytest-postgres: install postgres-deps
+	@dir=$$(mktemp -d /tmp/pgtest.XXXXXX); \
+	  trap 'scripts/pg_test_server.sh stop "$$dir"' EXIT; \
+	  url=$$(scripts/pg_test_server.sh start "$$dir") || exit 1; \
+	  echo "PostgreSQL test server: $$url"; \
+	  DATABASE_URL="$$url" $(VENV)/bin/pytest -n 2 --dist loadfile -m "not browser"
+
+test: lint typecheck pytest pytest-postgres
 
 # Prepare a seeded demo study and serve it with its background worker (Ctrl-C stops both).
 DEMO_HOST ?= 127.0.0.1

@@ -61,6 +61,12 @@ class StudyScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             kwargs["queryset"] = _studies(request)
         elif db_field.name == "track":
             kwargs["queryset"] = Track.objects.filter(study__in=_studies(request))
+        elif db_field.related_model is Stimulus:
+            # e.g. a track's reference master: never list another researcher's files.
+            stimuli = Stimulus.objects.filter(track__study__in=_studies(request))
+            if db_field.name == "reference_master":
+                stimuli = stimuli.filter(role=Stimulus.Role.MASTER)
+            kwargs["queryset"] = stimuli.select_related("track")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -354,7 +360,7 @@ class TrackForm(forms.ModelForm):  # type: ignore[type-arg]
 class TrackAdmin(StudyScopedAdmin):
     form = TrackForm
     list_display = ("title", "study", "genre", "position", "playback_loudness_lufs")
-    list_filter = ("genre", "study")
+    list_filter = ("genre", ("study", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title",)
     inlines = (StimulusInline,)
     readonly_fields = ("playback_loudness_lufs",)
@@ -431,7 +437,7 @@ class StimulusAdmin(StudyScopedAdmin):
         "aligned",
         "metrics_state",
     )
-    list_filter = ("status", "role", "system", "track__study")
+    list_filter = ("status", "role", "system", ("track__study", admin.RelatedOnlyFieldListFilter))
     search_fields = ("track__title", "provider", "original_filename")
     list_select_related = ("track__study",)
     actions = ("reprepare",)
@@ -559,7 +565,7 @@ class SessionAdmin(StudyScopedAdmin):
         "started_at",
         "completed_at",
     )
-    list_filter = ("state", "simulated", "study")
+    list_filter = ("state", "simulated", ("study", admin.RelatedOnlyFieldListFilter))
     readonly_fields = tuple(f.name for f in Session._meta.fields if f.name != "token")
     exclude = ("token",)
 

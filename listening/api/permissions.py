@@ -5,16 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import permissions
 from rest_framework.request import Request
 
 from listening.models import Stimulus, Study, Track
 
+# Primary keys are 64-bit: a larger number names no row (and would overflow the database).
+MAX_ID = 2**63 - 1
+
+
+def object_id(value: Any) -> int:
+    """Return an id from a URL or query string, or raise Http404 if it cannot name a row."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise Http404(f"no object with id {text[:40]!r}")
+    return int(text)
+
 
 def get_study_for_user(request: Request, pk: Any) -> Study:
     """Return a study the user owns or collaborates on, or raise Http404 (never 403)."""
-    return get_object_or_404(Study.objects.for_user(request.user), pk=pk)
+    return get_object_or_404(Study.objects.for_user(request.user), pk=object_id(pk))
 
 
 def tracks_for_user(request: Request) -> QuerySet[Track]:

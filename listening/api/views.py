@@ -19,6 +19,7 @@ from rest_framework.serializers import BaseSerializer
 from listening.api.permissions import (
     IsOwnerToDelete,
     get_study_for_user,
+    object_id,
     stimuli_for_user,
     tracks_for_user,
 )
@@ -60,7 +61,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
 
     @extend_schema(request=None, responses=StudySerializer)
     @action(detail=True, methods=["post"])
-    def open(self, request: Request, pk: Any = None) -> Response:
+    def open(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Open the study to participants once every check passes (else 400 with the reasons)."""
         study = self.get_object()
         problems = study.problems_before_opening()
@@ -71,7 +72,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
 
     @extend_schema(request=None, responses=StudySerializer)
     @action(detail=True, methods=["post"])
-    def close(self, request: Request, pk: Any = None) -> Response:
+    def close(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Close the study: no new participants; its data stays."""
         study = self.get_object()
         if study.status != Study.Status.OPEN:
@@ -81,7 +82,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
 
     @extend_schema(request=PrepareSerializer, responses={202: QueuedSerializer})
     @action(detail=True, methods=["post"])
-    def prepare(self, request: Request, pk: Any = None) -> Response:
+    def prepare(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Queue preparation of every track whose files are missing or outdated."""
         study = self.get_object()
         options = PrepareSerializer(data=request.data)
@@ -93,7 +94,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
 
     @extend_schema(responses=ProgressSerializer)
     @action(detail=True, methods=["get"])
-    def progress(self, request: Request, pk: Any = None) -> Response:
+    def progress(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Preparation progress of the study and of each of its stimuli."""
         study = self.get_object()
         rows: list[dict[str, Any]] = []
@@ -169,7 +170,7 @@ class StimulusViewSet(
         if "study" in params:
             stimuli = stimuli.filter(track__study=get_study_for_user(self.request, params["study"]))
         if "track" in params:
-            stimuli = stimuli.filter(track_id=params["track"])
+            stimuli = stimuli.filter(track_id=object_id(params["track"]))
         return stimuli
 
     @extend_schema(request={"multipart/form-data": StimulusUploadSerializer})
