@@ -1,0 +1,692 @@
+"""Participant load: N simulated participants taking one study at once through gunicorn.
+
+Prepares a temporary database (SQLite in a temporary APP_VAR_DIR, or a throwaway
+PostgreSQL server from scripts/pg_test_server.sh with ``--postgres``), migrates, builds a
+small open demo study (``make_demo_study``, metrics skipped through the dummy task
+backend), collects static files and starts gunicorn on 127.0.0.1 with a free port, in
+production settings (DEBUG off). Then N participants, each on one keep-alive HTTP
+connection, start a session on the landing page, pass consent, questionnaire,
+calibration, the headphone screening (its correct answers read from the database: the
+benchmark may, a participant may not), submit the training, fetch the trial page and
+every condition's audio (``Range: bytes=0-`` like a browser), and save a rating every
+second (JSON with ``Idempotency-Key`` and ``X-CSRFToken``, as save.js does). Every
+tenth save is deliberately sent again with the same key, half of them at the same time
+on a second connection (a timeout retry racing the first request), and some of the
+retries carry a different score (which must change nothing).
+
+Afterwards it reports throughput and p50/p95/p99 latency per request type and verifies
+in the database that every acknowledged save is stored exactly once: each Rating row
+holds the last acknowledged score of its (trial, condition, attribute), its ``changes``
+count equals the number of distinct acknowledged keys, no rating exists that was never
+acknowledged, and every retry got the first response back.
+
+    .venv/bin/python benchmarks/load_participants.py [--participants 200] [--seconds 30]
+        [--ramp 10] [--workers 4] [--threads 2] [--postgres]
+
+Loopback only; the whole run is bounded (``--deadline``), and gunicorn and PostgreSQL
+are stopped at the end, also on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = REPO / ".venv" / "bin" / "python"
+GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
+HOST = "127.0.0.1"
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.error_samples: list[str] = []
+        self.bytes = 0
+
+    def record(self, kind: str, seconds: float, ok: bool, note: str = "") -> None:
+        with self.lock:
+            self.latency[kind].append(seconds)
+            if not ok:
+                self.errors[kind] += 1
+                if len(self.error_samples) < 20:
+                    self.error_samples.append(f"{kind}: {note}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# -- a tiny browser --------------------------------------------------------------------------
+
+
+class FormParser(HTMLParser):
+    """Collect a page's first POST form: its fields and one plausible value for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select: str | None = None
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "").lower() == "post":
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind in ("radio", "checkbox"):
+                self.fields.setdefault(name, a.get("value", "on"))
+            elif kind not in ("submit", "button"):
+                self.fields[name] = a.get("value") or "load test"
+        elif tag == "textarea" and name:
+            self.fields[name] = "load test"
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and a.get("value"):
+            self.fields.setdefault(self._select, a["value"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        if tag == "form":
+            self._in_form = False
+
+
+class Browser:
+    """One participant's keep-alive connection with cookies."""
+
+    def __init__(self, port: int, stats: Stats) -> None:
+        self.port = port
+        self.stats = stats
+        self.cookies: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def request(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        expect: tuple[int, ...] = (200,),
+    ) -> tuple[int, dict[str, str], bytes]:
+        all_headers = {"Host": f"{HOST}:{self.port}", **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started = time.perf_counter()
+        status, data, response_headers, note = 0, b"", {}, ""
+        for attempt in (1, 2):  # one reconnect if the server closed an idle keep-alive
+            try:
+                self.conn.request(method, path, body=body, headers=all_headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                status = response.status
+                response_headers = {k.lower(): v for k, v in response.getheaders()}
+                for name, value in response.getheaders():
+                    if name.lower() == "set-cookie":
+                        key, _, rest = value.partition("=")
+                        self.cookies[key.strip()] = rest.split(";", 1)[0]
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+                note = repr(e)
+                if attempt == 2 or method != "GET":
+                    break
+            except (OSError, http.client.HTTPException) as e:
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+                note = repr(e)
+                break
+        elapsed = time.perf_counter() - started
+        ok = status in expect
+        self.stats.record(kind, elapsed, ok, note or f"{method} {path} -> {status} {data[:120]!r}")
+        with self.stats.lock:
+            self.stats.bytes += len(data)
+        return status, response_headers, data
+
+    def get(self, kind: str, path: str, **kw: Any) -> tuple[int, dict[str, str], bytes]:
+        return self.request(kind, "GET", path, **kw)
+
+    def post_form(self, kind: str, path: str, fields: dict[str, str]) -> tuple[int, str]:
+        from urllib.parse import urlencode
+
+        status, headers, _ = self.request(
+            kind,
+            "POST",
+            path,
+            urlencode(fields).encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": f"http://{HOST}:{self.port}",
+                "Referer": f"http://{HOST}:{self.port}{path}",
+            },
+            expect=(302,),
+        )
+        return status, headers.get("location", "")
+
+    def post_json(
+        self, kind: str, path: str, payload: Any, key: str, csrf: str
+    ) -> tuple[int, bytes]:
+        status, _, data = self.request(
+            kind,
+            "POST",
+            path,
+            json.dumps(payload).encode(),
+            {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Idempotency-Key": key,
+                "X-CSRFToken": csrf,
+                "Origin": f"http://{HOST}:{self.port}",
+            },
+        )
+        return status, data
+
+
+def form_of(html: bytes) -> dict[str, str]:
+    parser = FormParser()
+    parser.feed(html.decode("utf-8", "replace"))
+    return parser.fields
+
+
+TRIAL_DATA = re.compile(rb'<script id="trial-data" type="application/json">(.*?)</script>', re.S)
+CSRF_META = re.compile(rb'<meta name="csrf-token" content="([^"]+)">')
+
+
+# -- one participant ---------------------------------------------------------------------------
+
+
+class Participant(threading.Thread):
+    def __init__(
+        self,
+        number: int,
+        port: int,
+        landing: str,
+        stats: Stats,
+        start_at: float,
+        rating_until: float,
+        seconds: float,
+        db_lock: threading.Lock,
+        seed: int,
+    ) -> None:
+        super().__init__(daemon=True, name=f"participant-{number}")
+        self.number = number
+        self.port = port
+        self.landing = landing
+        self.stats = stats
+        self.start_at = start_at
+        self.rating_until = rating_until
+        self.seconds = seconds
+        self.db_lock = db_lock
+        self.rng = random.Random(seed)
+        self.token = ""
+        self.trial_id: int | None = None
+        #: Every rating save in send order: (key, target, score, status, response, retry_of).
+        self.saves: list[dict[str, Any]] = []
+        self.failed = ""
+
+    def run(self) -> None:
+        browser = Browser(self.port, self.stats)
+        try:
+            time.sleep(max(0.0, self.start_at - time.monotonic()))
+            self._walk(browser)
+        except Exception as error:
+            self.failed = f"{type(error).__name__}: {error}"
+        finally:
+            browser.close()
+
+    def _step(self, browser: Browser, kind: str, path: str, fields: dict[str, str] | None = None):
+        status, _, html = browser.get(f"{kind} page", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} -> {status}")
+        data = form_of(html)
+        data.update(fields or {})
+        status, location = browser.post_form(f"{kind} post", path, data)
+        if status != 302:
+            raise RuntimeError(f"POST {path} -> {status}")
+        return location
+
+    def _walk(self, b: Browser) -> None:
+        status, _, html = b.get("landing page", self.landing)
+        status, location = b.post_form("landing start", self.landing, form_of(html))
+        if status != 302:
+            raise RuntimeError(f"landing start -> {status}")
+        self.token = location.split("/")[2]
+        base = f"/p/{self.token}"
+        self._step(b, "consent", f"{base}/consent", {"decision": "agree"})
+        self._step(b, "questionnaire", f"{base}/questionnaire")
+        location = self._step(b, "calibration", f"{base}/calibration", {"confirmed": "on"})
+        if location.endswith("/screening"):
+            self._screen(b, base)
+        self._train_and_rate(b, base)
+
+    def _screen(self, b: Browser, base: str) -> None:
+        # Screening: the page (which draws the attempt), play each clip once, answer correctly.
+        _status, _, html = b.get("screening page", f"{base}/screening")
+        fields = form_of(html)
+        answers = self._screening_answers()
+        for key in answers:
+            b.get("audio", f"/a/{key}", headers={"Range": "bytes=0-"}, expect=(200, 206))
+        fields.update({f"clip_{k}": str(v) for k, v in answers.items()})
+        _status, _location = b.post_form("screening post", f"{base}/screening", fields)
+
+    def _train_and_rate(self, b: Browser, base: str) -> None:
+        # Training: the page, then submit it (answers in training are not recorded).
+        data, csrf = self._trial_page(b, f"{base}/training", "training page")
+        status, _ = b.post_json(
+            "submit training", f"{base}/answers", {"trial": data["trial"]["id"], "type": "submit"},
+            str(uuid.uuid4()), csrf,
+        )
+        if status != 200:
+            raise RuntimeError(f"training submit -> {status}")
+        data, csrf = self._trial_page(b, f"{base}/trial", "trial page")
+        self.trial_id = data["trial"]["id"]
+        keys = [c["key"] for c in data["conditions"]]
+        if data.get("reference"):
+            keys.append(data["reference"]["key"])
+        for key in keys:
+            b.get("audio", f"/a/{key}", headers={"Range": "bytes=0-"}, expect=(200, 206))
+        events = [{"type": "switch", "to": k, "from": None, "position": 0.5} for k in keys]
+        b.post_json("events", f"{base}/events", {"trial": self.trial_id, "events": events},
+                    str(uuid.uuid4()), csrf)
+        self._rate(b, base, csrf, [c["key"] for c in data["conditions"]],
+                   [a["id"] for a in data["attributes"]])
+
+    def _trial_page(self, b: Browser, path: str, kind: str) -> tuple[dict[str, Any], str]:
+        status, _, html = b.get(kind, path)
+        found, meta = TRIAL_DATA.search(html), CSRF_META.search(html)
+        if status != 200 or not found or not meta:
+            raise RuntimeError(f"GET {path} -> {status}, no trial data")
+        return json.loads(found.group(1)), meta.group(1).decode()
+
+    def _screening_answers(self) -> dict[str, int]:
+        from django.db import connection
+
+        from listening.models import Session
+
+        with self.db_lock:
+            try:
+                screening = Session.objects.get(token=self.token).screening
+            finally:
+                connection.close()
+        return {
+            item["key"]: item["correct"]
+            for test in screening["attempts"][-1]["tests"]
+            for item in test["items"]
+        }
+
+    def _rate(self, b: Browser, base: str, csrf: str, conditions: list[str], attrs: list[str]):
+        url = f"{base}/answers"
+        until = min(self.rating_until, time.monotonic() + self.seconds)
+        second = 0
+        next_at = time.monotonic()
+        while time.monotonic() < until:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += 1.0
+            second += 1
+            target = (self.rng.choice(conditions), self.rng.choice(attrs))
+            score = self.rng.randint(0, 100)
+            key = str(uuid.uuid4())
+            body = {"trial": self.trial_id, "type": "rating", "condition": target[0],
+                    "attribute": target[1], "score": score}
+            retry = second % 10 == (self.number % 10)
+            if retry and self.number % 2:
+                # A timeout retry racing the first request: the same key on a second connection.
+                other = Browser(self.port, self.stats)
+                other.cookies = dict(b.cookies)
+                results: dict[str, Any] = {}
+                racer = threading.Thread(
+                    target=lambda o=other, r=results, u=url, bd=body, k=key: r.update(
+                        r=o.post_json("rating save (retry)", u, bd, k, csrf)
+                    )
+                )
+                racer.start()
+                status, data = b.post_json("rating save", url, body, key, csrf)
+                racer.join(35)
+                other.close()
+                self._log(key, target, score, status, data, None)
+                if "r" in results:
+                    self._log(key, target, score, *results["r"], retry_of=key)
+                continue
+            status, data = b.post_json("rating save", url, body, key, csrf)
+            self._log(key, target, score, status, data, None)
+            if retry:
+                # A retry after the answer was lost; half of them with a changed score.
+                again = dict(body, score=(score + 37) % 101) if self.number % 4 == 0 else body
+                status, data = b.post_json("rating save (retry)", url, again, key, csrf)
+                self._log(key, target, again["score"], status, data, retry_of=key)
+
+    def _log(self, key, target, score, status, data, retry_of) -> None:
+        self.saves.append({"key": key, "target": target, "score": score, "status": status,
+                           "response": data, "retry_of": retry_of})
+
+
+# -- setup and teardown ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: list[str], env: dict[str, str], **kw: Any) -> str:
+    result = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, **kw)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def wait_for(port: int, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited during start")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/", headers={"Host": f"{HOST}:{port}"})
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+# -- verification ------------------------------------------------------------------------------
+
+
+def verify(participants: list[Participant]) -> tuple[bool, list[str], dict[str, int]]:
+    from django.db.models import Count
+
+    from listening.models import IdempotencyKey, Rating, Session
+
+    problems: list[str] = []
+    counts = defaultdict(int)
+    duplicates = (
+        Rating.objects.values("trial", "condition", "attribute")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    if duplicates:
+        problems.append(f"{duplicates} (trial, condition, attribute) with more than one Rating")
+    for p in participants:
+        if not p.token or p.trial_id is None:
+            continue
+        session = Session.objects.get(token=p.token)
+        trial = session.trials.get(position=p.trial_id)
+        stored = {
+            (key, attr_id): (score, changes)
+            for key, attr_id, score, changes in _ratings(trial)
+        }
+        expected: dict[tuple[str, str], dict[str, Any]] = {}
+        first_response: dict[str, tuple[int, bytes]] = {}
+        for save in p.saves:
+            counts["saves sent"] += 1
+            acked = 200 <= save["status"] < 300
+            if save["retry_of"] is None:
+                first_response[save["key"]] = (save["status"], save["response"])
+                entry = expected.setdefault(
+                    save["target"], {"last": None, "keys": set(), "unknown": []}
+                )
+                if acked:
+                    counts["acknowledged"] += 1
+                    entry["last"], entry["unknown"] = save["score"], []
+                    entry["keys"].add(save["key"])
+                else:
+                    entry["unknown"].append(save["score"])
+            else:
+                counts["retries"] += 1
+                first = first_response.get(save["key"])
+                if acked and first is not None and 200 <= first[0] < 300:
+                    if json.loads(save["response"]) != json.loads(first[1]):
+                        problems.append(f"retry of {save['key']} answered differently")
+                elif acked and first is not None:
+                    # The first attempt failed on the client's side but the retry was acked.
+                    expected[save["target"]]["keys"].add(save["key"])
+                    expected[save["target"]]["last"] = None  # score of first or retry body
+        for target, entry in expected.items():
+            got = stored.get(target)
+            if got is None:
+                if entry["keys"]:
+                    problems.append(f"session {p.token[:8]} {target}: acknowledged, not stored")
+                    counts["lost"] += 1
+                continue
+            score, changes = got
+            allowed = {entry["last"], *entry["unknown"]} - {None}
+            if entry["unknown"]:
+                counts["ambiguous (unacknowledged save)"] += 1
+            if allowed and score not in allowed:
+                problems.append(
+                    f"session {p.token[:8]} {target}: stored {score}, last acknowledged "
+                    f"{entry['last']}"
+                )
+                counts["wrong value"] += 1
+            if not entry["unknown"] and changes != len(entry["keys"]):
+                problems.append(
+                    f"session {p.token[:8]} {target}: changes={changes} for "
+                    f"{len(entry['keys'])} acknowledged keys"
+                )
+                counts["double-applied"] += 1
+        for target in set(stored) - set(expected):
+            problems.append(f"session {p.token[:8]} {target}: stored but never sent")
+        keys_stored = IdempotencyKey.objects.filter(session=session, endpoint="answers").count()
+        keys_sent = len({s["key"] for s in p.saves}) + 1  # + the training submit
+        if keys_stored > keys_sent:
+            problems.append(f"session {p.token[:8]}: {keys_stored} keys stored for {keys_sent}")
+    counts["rating rows"] = Rating.objects.count()
+    return not problems, problems, dict(counts)
+
+
+def _ratings(trial: Any) -> list[tuple[str, str, int, int]]:
+    from listening.paradigms import get_paradigm
+
+    ids = get_paradigm(trial.kind).attribute_ids(trial.session.study)
+    return [
+        (key, ids[attribute], score, changes)
+        for key, attribute, score, changes in trial.ratings.values_list(
+            "condition__key", "attribute", "score", "changes"
+        )
+    ]
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0, help="Rating phase length.")
+    parser.add_argument("--ramp", type=float, default=10.0, help="Arrivals spread over this.")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--deadline", type=float, default=600.0, help="Hard cap, whole run.")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--no-screening", action="store_true", help="Open the study without a headphone check."
+    )
+    args = parser.parse_args()
+    t0 = time.monotonic()
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("deadline")))
+    signal.alarm(int(args.deadline))
+
+    folder = Path(tempfile.mkdtemp(prefix="load-participants-"))
+    folder.chmod(0o755)  # as root the PostgreSQL cluster belongs to `postgres`
+    pg_dir = folder / "pg"
+    gunicorn: subprocess.Popen | None = None
+    env = {
+        **os.environ,
+        "APP_VAR_DIR": str(folder),
+        "DJANGO_MEDIA_ROOT": str(folder / "media"),
+        "DJANGO_STATIC_ROOT": str(folder / "static"),
+        "TASKS_BACKEND": "django_tasks.backends.dummy.DummyBackend",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "load-benchmark-" + uuid.uuid4().hex * 2,
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        # The benchmark's participants all come from 127.0.0.1: lift the per-address limit.
+        "LISTENING_SESSION_STARTS_PER_HOUR": "1000000",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    pg_started = False
+    try:
+        if args.postgres:
+            out = run(["bash", "scripts/pg_test_server.sh", "start", str(pg_dir)], env)
+            pg_started = True
+            env["DATABASE_URL"] = out.strip().splitlines()[-1]
+            backend = "PostgreSQL (scripts/pg_test_server.sh: unix socket, fsync off)"
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+            backend = "SQLite (WAL, busy timeout 20 s, immediate transactions)"
+        os.environ.update(env)
+        sys.path.insert(0, str(REPO))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from listening.models import Study
+
+        t = time.monotonic()
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command(
+            "make_demo_study", tracks=5, seconds=12, simulate=0, folder=folder / "demo",
+            password="load-benchmark", verbosity=0, stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+        study = Study.objects.get(is_demo=True)
+        if args.no_screening:
+            Study.objects.filter(pk=study.pk).update(screening={"tests": []})
+        landing = study.participant_path()
+        from django.db import connection
+
+        connection.close()
+        print(f"setup (migrate, static, study) {time.monotonic() - t:.1f} s; {backend}")
+
+        port = free_port()
+        gunicorn = subprocess.Popen(
+            [str(GUNICORN), "config.wsgi:application", "--bind", f"{HOST}:{port}",
+             "--workers", str(args.workers), "--threads", str(args.threads),
+             "--worker-class", "gthread", "--timeout", "60", "--keep-alive", "75",
+             "--log-level", "warning"],
+            env=env, cwd=REPO, stdout=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(port, gunicorn, 30)
+
+        stats = Stats()
+        db_lock = threading.Lock()
+        begin = time.monotonic() + 0.5
+        # Each rates for --seconds once on the trial page; nobody rates past this cap.
+        rating_until = begin + args.ramp + 60 + args.seconds
+        people = []
+        for i in range(args.participants):
+            start_at = begin + args.ramp * i / max(1, args.participants)
+            people.append(Participant(i, port, landing, stats, start_at, rating_until,
+                                      args.seconds, db_lock, args.seed * 100003 + i))
+        wall = time.monotonic()
+        for p in people:
+            p.start()
+        for p in people:
+            p.join(max(1.0, rating_until + 60 - time.monotonic()))
+        wall = time.monotonic() - wall
+        hung = [p for p in people if p.is_alive()]
+
+        report(args, backend, stats, people, wall, hung)
+        ok, problems, counts = verify(people)
+        print("\nverification in the database:")
+        for name, value in counts.items():
+            print(f"  {name}: {value}")
+        for line in problems[:20]:
+            print("  PROBLEM", line)
+        errors = sum(stats.errors.values())
+        failed = [p for p in people if p.failed]
+        for p in failed[:5]:
+            print("  participant failed:", p.number, p.failed)
+        for note in stats.error_samples[:10]:
+            print("  error:", note)
+        passed = ok and not errors and not failed and not hung
+        print(f"\n{'PASS' if passed else 'FAIL'}: {errors} request errors, {len(failed)} "
+              f"participants failed, {len(hung)} hung, {len(problems)} storage problems "
+              f"(total run {time.monotonic() - t0:.0f} s)")
+        return 0 if passed else 1
+    finally:
+        signal.alarm(0)
+        if gunicorn is not None and gunicorn.poll() is None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            try:
+                gunicorn.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(gunicorn.pid, signal.SIGKILL)
+                gunicorn.wait(5)
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:
+            pass
+        if pg_started:
+            subprocess.run(["bash", "scripts/pg_test_server.sh", "stop", str(pg_dir)],
+                           cwd=REPO, env=env, capture_output=True)
+        subprocess.run(["rm", "-rf", str(folder)])
+
+
+def report(args, backend, stats: Stats, people, wall: float, hung) -> None:
+    total = sum(len(v) for v in stats.latency.values())
+    saves = stats.latency.get("rating save", [])
+    print(f"\n{args.participants} participants, {backend}, gunicorn {args.workers} workers x "
+          f"{args.threads} threads, rating phase ~{args.seconds:.0f} s each, arrivals over "
+          f"{args.ramp:.0f} s" + (", no headphone screening" if args.no_screening else ""))
+    print(f"wall {wall:.1f} s, {total} requests ({total / wall:.0f} req/s), "
+          f"{stats.bytes / 1e6:.0f} MB received, rating saves {len(saves)} "
+          f"({len(saves) / wall:.0f}/s overall)")
+    print("\n| request | count | errors | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
+    order = sorted(stats.latency, key=lambda k: (k != "rating save", k))
+    for kind in order:
+        values = stats.latency[kind]
+        print(f"| {kind} | {len(values)} | {stats.errors.get(kind, 0)} | "
+              f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
+              f"{percentile(values, 99) * 1000:.1f} | {max(values) * 1000:.1f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
