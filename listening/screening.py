@@ -26,6 +26,11 @@ QUESTIONS = {
     "huggins": "In each sound, which of its three noises contained a faint hidden tone?",
 }
 CALIBRATION_SECONDS = 10.0
+#: Seeds a screening block is drawn from. Generating and encoding a block costs about a
+#: second of CPU, so a study reuses a small pool (cached per process) instead of making new
+#: clips for every participant; each session still gets its own keys and its own order of
+#: the trials, so participants who compare notes ("sound 3 was part 2") learn nothing.
+SEED_POOL = 8
 
 
 def _key() -> str:
@@ -47,7 +52,7 @@ def _encode(blocks: list[Any], rate: int) -> tuple[bytes, ...]:
         return tuple(p.read_bytes() for p in paths)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=2 * SEED_POOL * 4)  # both tests, a few studies per process
 def _block(kind: str, n: int, seed: int, rate: int, target: float) -> tuple[bytes, ...]:
     from analysis.screening import screening_trials
 
@@ -75,10 +80,12 @@ def _calibration(rate: int, target: float, ceiling: float) -> bytes:
     raise ValueError(f"no calibration level below {target} LUFS fits a {ceiling} dBTP ceiling")
 
 
-def _correct(kind: str, n: int, seed: int, rate: int) -> list[int]:
+@lru_cache(maxsize=64)
+def _correct(kind: str, n: int, seed: int, rate: int) -> tuple[int, ...]:
     from analysis.screening import screening_trials
 
-    return [t.correct for t in screening_trials(kind, n, seed=seed, rate=rate)]  # type: ignore[arg-type]
+    trials = screening_trials(kind, n, seed=seed, rate=rate)  # type: ignore[arg-type]
+    return tuple(t.correct for t in trials)
 
 
 def calibration_key(session: Session) -> str:
@@ -97,15 +104,13 @@ def new_attempt(session: Session) -> dict[str, Any]:
     n = config["trials_per_test"]
     tests = []
     for kind in config["tests"]:
-        seed = secrets.randbits(31)
-        correct = _correct(kind, n, seed, rate)
-        tests.append(
-            {
-                "kind": kind,
-                "seed": seed,
-                "items": [{"key": _key(), "correct": c, "served": False} for c in correct],
-            }
-        )
+        seed = secrets.randbelow(SEED_POOL)
+        items = [
+            {"key": _key(), "index": i, "correct": c, "served": False}
+            for i, c in enumerate(_correct(kind, n, seed, rate))
+        ]
+        secrets.SystemRandom().shuffle(items)  # this session's own order of the trials
+        tests.append({"kind": kind, "seed": seed, "items": items})
     attempt: dict[str, Any] = {"tests": tests, "answers": {}, "scores": {}, "passed": None}
     session.screening.setdefault("attempts", []).append(attempt)
     return attempt
@@ -149,7 +154,7 @@ def clip(session: Session, key: str) -> bytes | None:
                 test["seed"],
                 study.sample_rate,
                 study.loudness_target_lufs,
-            )[index]
+            )[int(item.get("index", index))]
             if not item["served"]:
                 _mark_served(session, key)
             return data
