@@ -4,6 +4,7 @@ Local defaults are safe: SQLite in ./var, DEBUG on only when DJANGO_DEBUG is uns
 and no production flag is given. See README "Configuration" for every variable.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "listening.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,8 +122,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "listening.authentication.ThrottledBasicAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["listening.throttling.ApiUserRateThrottle"],
+    # Requests per user (see LISTENING_API_RATE below; read on each request).
+    "DEFAULT_THROTTLE_RATES": {"user": None},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "listening.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -153,7 +158,15 @@ TASKS = {
 
 # Upload limits for audio. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
 AUDIO_UPLOAD_MAX_BYTES = env_int("AUDIO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# Decoded audio is float64 in memory: refuse files that would decode to more than this.
+AUDIO_MAX_SECONDS = env_int("AUDIO_MAX_SECONDS", 30 * 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler stops reading an upload as soon as it passes AUDIO_UPLOAD_MAX_BYTES.
+FILE_UPLOAD_HANDLERS = [
+    "listening.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Playback sample rates a study may choose (every prepared file of a study has one rate).
@@ -170,6 +183,33 @@ except ValueError:
 LISTENING_SESSION_IDLE_MINUTES = env_int("LISTENING_SESSION_IDLE_MINUTES", 48 * 60)
 LISTENING_SESSION_STARTS_PER_HOUR = env_int("LISTENING_SESSION_STARTS_PER_HOUR", 30)
 CSRF_FAILURE_VIEW = "listening.views.errors.csrf_failure"
+
+# Researcher API requests per user (anonymous callers: per address), e.g. "1200/minute".
+LISTENING_API_RATE = env_str("LISTENING_API_RATE", "1200/minute")
+# Failed logins (admin and API Basic auth) allowed per username and address in the window.
+LISTENING_LOGIN_FAILURES = env_int("LISTENING_LOGIN_FAILURES", 10)
+LISTENING_LOGIN_WINDOW_MINUTES = env_int("LISTENING_LOGIN_WINDOW_MINUTES", 15)
+# Proxies whose X-Forwarded-For is believed: a count ("1") or addresses/networks
+# ("10.0.0.1,172.16.0.0/12"). Empty (the default): the client is REMOTE_ADDR.
+_proxies = env_list("LISTENING_TRUSTED_PROXIES", [])
+LISTENING_TRUSTED_PROXIES: int | list[str]
+if len(_proxies) == 1 and _proxies[0].isdigit():
+    LISTENING_TRUSTED_PROXIES = int(_proxies[0])
+else:
+    try:
+        LISTENING_TRUSTED_PROXIES = [str(ipaddress.ip_network(p, strict=False)) for p in _proxies]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LISTENING_TRUSTED_PROXIES={','.join(_proxies)!r} must be a proxy count "
+            "or comma-separated addresses/networks"
+        ) from None
+# Content-Security-Policy of every response (see listening/middleware.py).
+LISTENING_CSP = env_str(
+    "LISTENING_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'",
+)
 
 # Production hardening (active whenever DEBUG is off).
 if not DEBUG:

@@ -16,10 +16,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.html import format_html, format_html_join
 
+from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
 from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
 from listening.tasks import enqueue_preparation, enqueue_track
+
+# Failed logins are counted per username and address (listening.throttling).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 def _studies(request: HttpRequest) -> QuerySet[Study]:

@@ -7,4 +7,4 @@ class ListeningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from listening import checks  # noqa: F401  (registers the system checks)
+        from listening import checks, throttling  # noqa: F401  (system checks, login receivers)

@@ -62,6 +62,35 @@ class OriginalInfo:
         stimulus.original_lossy = self.lossy
 
 
+def safe_filename(name: str | None) -> str:
+    """Return an uploaded file's name fit to show and store: its last path part, printable."""
+    text = "".join(ch for ch in str(name or "") if ch.isprintable())
+    text = text.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
+    return text[:200] or "upload"
+
+
+def check_decoded_size(path: Path, filename: str) -> None:
+    """Refuse, from the header alone, a file that would decode to more audio than allowed.
+
+    Compressed formats can expand enormously (a FLAC of silence is ~1000x smaller than
+    its samples): the header's frame count bounds what reading will allocate.
+    """
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return  # not readable at all: read_audio reports it with the right message
+    limit = settings.AUDIO_MAX_SECONDS
+    seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
+    if seconds > limit:
+        raise ValidationError(
+            f"{filename}: {seconds / 60:.1f} minutes of audio is above the limit of "
+            f"{limit / 60:g} minutes (AUDIO_MAX_SECONDS)",
+            code="too_long",
+        )
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -106,6 +135,7 @@ def inspect_original(
             "(AUDIO_UPLOAD_MAX_BYTES)",
             code="too_large",
         )
+    check_decoded_size(path, filename)
     try:
         audio = read_audio(path)
     except AnalysisError as exc:

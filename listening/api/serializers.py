@@ -14,6 +14,7 @@ from listening.preparation import (
     OriginalInfo,
     check_not_duplicate,
     inspect_original,
+    safe_filename,
     uploaded_path,
 )
 
@@ -309,6 +310,10 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
         return fields
 
     def validate_file(self, upload: Any) -> Any:
+        # The name is only shown back to the researcher (files are stored under a random
+        # name): keep its last path part, without control characters, which some databases
+        # cannot store.
+        upload.name = safe_filename(upload.name)
         limit = settings.AUDIO_UPLOAD_MAX_BYTES
         if upload.size > limit:
             raise serializers.ValidationError(

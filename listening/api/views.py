@@ -34,6 +34,7 @@ from listening.api.serializers import (
 )
 from listening.models import Stimulus, Study, Track
 from listening.tasks import enqueue_preparation, enqueue_track
+from listening.uploads import upload_refused
 
 
 class StudyViewSet(viewsets.ModelViewSet[Study]):
@@ -175,6 +176,10 @@ class StimulusViewSet(
 
     @extend_schema(request={"multipart/form-data": StimulusUploadSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        request.data  # noqa: B018  (parse now: the upload handler may have cut the body off)
+        refused = upload_refused(request)
+        if refused is not None:
+            raise ValidationError({"file": [refused]})
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: BaseSerializer[Stimulus]) -> None:

@@ -19,6 +19,7 @@ from listening import screening
 from listening.audio_serving import attach_participant, participant_token
 from listening.forms import CalibrationForm, ConsentForm, QuestionnaireForm, ScreeningForm
 from listening.models import Session, Study
+from listening.throttling import client_address
 from listening.views.access import message, participant_page
 
 PROLIFIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -42,7 +43,7 @@ def _external_ids(request: HttpRequest) -> dict[str, str]:
 def _may_start(request: HttpRequest) -> bool:
     """Allow a few new sessions per address and hour (a small cache-based limit)."""
     limit = settings.LISTENING_SESSION_STARTS_PER_HOUR
-    key = f"listening:starts:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"listening:starts:{client_address(request)}"
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)

@@ -55,6 +55,8 @@ export function el(tag, attrs = {}, children = []) {
     if (value === null || value === undefined || value === false) continue;
     if (name === 'text') node.textContent = value;
     else if (name === 'className') node.className = value;
+    // Through the CSSOM: a style attribute is refused by the Content-Security-Policy.
+    else if (name === 'style') node.style.cssText = String(value);
     else if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }

@@ -81,6 +81,9 @@ class Recorder:
         self.pages.append(self.page.content())
 
     def assert_names_nothing(self) -> None:
+        # The pages run under the strict Content-Security-Policy: nothing may be refused.
+        refused = [t for t in self.console if "Content Security Policy" in t]
+        assert refused == [], refused
         for text in [*self.responses, *self.pages, *self.console]:
             lowered = text.lower()
             for secret in SECRETS:
@@ -145,9 +148,22 @@ def start_and_screen(page, live_server, study: Study, rec: Recorder, *, correct=
     return session_of(study)
 
 
+def wait_until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll a JavaScript expression until it is true.
+
+    Not page.wait_for_function: Playwright evaluates its predicate with eval() inside the
+    page, which the app's Content-Security-Policy (no 'unsafe-eval') rightly refuses;
+    page.evaluate goes through the DevTools protocol and is not subject to the policy.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"Boolean({expression})"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
 def wait_ready(page) -> None:
-    page.wait_for_function("window.participantTrial && window.participantTrial.player.ready")
-    page.wait_for_function("document.querySelector('.trial-body').inert === false")
+    wait_until(page, "window.participantTrial && window.participantTrial.player.ready")
+    wait_until(page, "document.querySelector('.trial-body').inert === false")
 
 
 def listen_to_all(page, count: int, *, extra: str = "") -> None:

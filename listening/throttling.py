@@ -1,0 +1,160 @@
+"""Who is asking, and how often: client addresses behind proxies, login and API limits.
+
+Every limit keys on :func:`client_address`, which believes ``X-Forwarded-For`` only
+when the request came through a proxy named in ``LISTENING_TRUSTED_PROXIES``; anyone
+else could write any address there and escape every per-address limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.dispatch import receiver
+from rest_framework.throttling import UserRateThrottle
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def trusted_proxies() -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The setting as a proxy count or a list of networks (a bare address is a /32 or /128)."""
+    value = settings.LISTENING_TRUSTED_PROXIES
+    if isinstance(value, int):
+        return value
+    return [ipaddress.ip_network(item, strict=False) for item in value]
+
+
+def client_address(request: Any) -> str:
+    """Return the address of the client that sent the request, as far as it can be trusted.
+
+    With a list of trusted proxies, ``X-Forwarded-For`` is read from the right, skipping
+    trusted proxies, and only when ``REMOTE_ADDR`` is itself trusted. With a count N,
+    the deployment promises exactly N proxies in front: the client is the N-th entry
+    from the right. With no proxies (the default), ``REMOTE_ADDR`` is the client.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = trusted_proxies()
+    forwarded = [item.strip() for item in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [item for item in forwarded if item]
+    if isinstance(proxies, int):
+        if proxies <= 0 or not forwarded:
+            return remote
+        chosen = forwarded[-min(proxies, len(forwarded))]
+        return str(_parse_ip(chosen) or remote)
+    if not proxies:
+        return remote
+
+    def trusted(text: str) -> bool:
+        ip = _parse_ip(text)
+        return ip is not None and any(ip in network for network in proxies)
+
+    if not trusted(remote):
+        return remote
+    for item in reversed(forwarded):
+        ip = _parse_ip(item)
+        if ip is None:  # garbage: stop believing the header here
+            break
+        if not trusted(item):
+            return str(ip)
+    return remote
+
+
+class LoginThrottle:
+    """Count failed logins per username and address; refuse further tries for a while.
+
+    The clock is injectable so tests can move time without sleeping. Failures are kept
+    as timestamps in the cache (a sliding window), so the limit is exact.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    @property
+    def limit(self) -> int:
+        return int(settings.LISTENING_LOGIN_FAILURES)
+
+    @property
+    def window(self) -> float:
+        return float(settings.LISTENING_LOGIN_WINDOW_MINUTES) * 60
+
+    @staticmethod
+    def key(username: str, address: str) -> str:
+        # Hashed: usernames are user input and cache keys have a restricted alphabet.
+        digest = hashlib.sha256(f"{username.lower()}\0{address}".encode()).hexdigest()
+        return f"listening:login-failures:{digest}"
+
+    def _recent(self, key: str) -> list[float]:
+        now = self.clock()
+        return [t for t in cache.get(key, []) if now - t < self.window]
+
+    def wait(self, username: str, address: str) -> float:
+        """Seconds until this username may try again from this address (0 when allowed)."""
+        failures = self._recent(self.key(username, address))
+        if len(failures) < self.limit:
+            return 0.0
+        return max(0.0, failures[-self.limit] + self.window - self.clock())
+
+    def failed(self, username: str, address: str) -> None:
+        key = self.key(username, address)
+        failures = [*self._recent(key), self.clock()][-self.limit :]
+        cache.set(key, failures, timeout=math.ceil(self.window))
+
+    def succeeded(self, username: str, address: str) -> None:
+        cache.delete(self.key(username, address))
+
+    @staticmethod
+    def message(wait: float) -> str:
+        minutes = max(1, math.ceil(wait / 60))
+        return (
+            "Too many failed login attempts. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+login_throttle = LoginThrottle()
+
+
+def _username(credentials: dict[str, Any]) -> str:
+    return str(credentials.get("username") or credentials.get("email") or "")
+
+
+@receiver(user_login_failed, dispatch_uid="listening.login_failed")
+def _count_failure(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
+    if request is not None:
+        login_throttle.failed(_username(credentials), client_address(request))
+
+
+@receiver(user_logged_in, dispatch_uid="listening.logged_in")
+def _clear_failures(sender: Any, request: Any, user: Any, **kw: Any) -> None:
+    if request is not None:
+        login_throttle.succeeded(user.get_username(), client_address(request))
+
+
+class ApiUserRateThrottle(UserRateThrottle):
+    """DRF's per-user rate limit; anonymous callers are keyed on the trusted client address."""
+
+    def get_rate(self) -> str | None:
+        # Read on each request (DRF reads its rates once, at import).
+        return settings.LISTENING_API_RATE or None
+
+    def get_ident(self, request: Any) -> str:
+        return client_address(request)
