@@ -10,6 +10,7 @@ driven by Playwright; ``playwright install`` is never needed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -68,7 +69,9 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # A page that navigates away (a reload test) closes its pending requests: not an error.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
 
     def _audio(self, name: str, *, slow: bool = False) -> None:
         path = self.server.audio_dir / Path(name).name
