@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
+from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
 from listening.tasks import enqueue_preparation, enqueue_track
 
@@ -448,30 +449,11 @@ class StimulusAdmin(StudyScopedAdmin):
     computed = (
         "status",
         "error",
-        "original_filename",
-        "original_sha256",
-        "original_format",
-        "original_subtype",
-        "original_rate",
-        "original_channels",
-        "original_duration",
-        "original_lossy",
-        "original_size",
+        *ORIGINAL_FIELDS,
         "derived_from",
         "anchor_cutoff_hz",
         "prepared",
-        "prepared_rate",
-        "prepared_frames",
-        "prepared_channels",
-        "prepared_size",
-        "excerpt_loudness_lufs",
-        "gain_db",
-        "true_peak_dbtp",
-        "playback_loudness_lufs",
-        "alignment_lag",
-        "alignment_polarity",
-        "alignment_correlation",
-        "alignment",
+        *PLAYBACK_FIELDS,
         "fingerprint",
         "prepared_at",
         "metrics_table",

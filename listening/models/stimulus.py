@@ -22,6 +22,35 @@ def prepared_upload_to(instance: Stimulus, filename: str) -> str:
     return f"prepared/{uuid.uuid4().hex}.flac"
 
 
+#: What the platform read off an uploaded original (shown to researchers, never to participants).
+ORIGINAL_FIELDS = (
+    "original_filename",
+    "original_sha256",
+    "original_format",
+    "original_subtype",
+    "original_rate",
+    "original_channels",
+    "original_duration",
+    "original_lossy",
+    "original_size",
+)
+#: What preparation measured and did to make the playback file.
+PLAYBACK_FIELDS = (
+    "prepared_rate",
+    "prepared_frames",
+    "prepared_channels",
+    "prepared_size",
+    "excerpt_loudness_lufs",
+    "gain_db",
+    "true_peak_dbtp",
+    "playback_loudness_lufs",
+    "alignment_lag",
+    "alignment_polarity",
+    "alignment_correlation",
+    "alignment",
+)
+
+
 class Stimulus(models.Model):
     class Role(models.TextChoices):
         MIX = "mix", "Mix (unmastered)"
