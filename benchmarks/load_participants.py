@@ -64,10 +64,14 @@ class Stats:
         self.errors: dict[str, int] = defaultdict(int)
         self.error_samples: list[str] = []
         self.bytes = 0
+        #: (finished at, seconds) of every rating save, for the latency over time.
+        self.saves: list[tuple[float, float]] = []
 
     def record(self, kind: str, seconds: float, ok: bool, note: str = "") -> None:
         with self.lock:
             self.latency[kind].append(seconds)
+            if kind == "rating save":
+                self.saves.append((time.monotonic(), seconds))
             if not ok:
                 self.errors[kind] += 1
                 if len(self.error_samples) < 20:
@@ -398,6 +402,34 @@ class Participant(threading.Thread):
 # -- setup and teardown ------------------------------------------------------------------------
 
 
+def cpu_seconds(match) -> float:
+    """CPU time (user + system) of the live processes whose /proc stat fields match."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if match(name, int(fields[2])):  # fields[2] is the process group
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_split(gunicorn_pgid: int) -> dict[str, float]:
+    """CPU seconds so far of this client, the gunicorn workers and any PostgreSQL server."""
+    own = os.times()
+    return {
+        "client": own.user + own.system,
+        "gunicorn": cpu_seconds(lambda name, pgrp: pgrp == gunicorn_pgid),
+        "postgres": cpu_seconds(lambda name, pgrp: name.startswith("postgres")),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -606,7 +638,8 @@ def main() -> int:
             [str(GUNICORN), "config.wsgi:application", "--bind", f"{HOST}:{port}",
              "--workers", str(args.workers), "--threads", str(args.threads),
              "--worker-class", "gthread", "--timeout", "60", "--keep-alive", "75",
-             "--log-level", "warning"],
+             "--log-level", "warning", "--access-logfile", str(folder / "access.log"),
+             "--access-logformat", 'server_us=%(D)s "%(r)s" %(s)s'],
             env=env, cwd=REPO, stdout=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -622,15 +655,22 @@ def main() -> int:
             start_at = begin + args.ramp * i / max(1, args.participants)
             people.append(Participant(i, port, landing, stats, start_at, rating_until,
                                       args.seconds, db_lock, args.seed * 100003 + i))
-        wall = time.monotonic()
+        wall = wall_started = time.monotonic()
+        cpu_before = cpu_split(gunicorn.pid)
         for p in people:
             p.start()
         for p in people:
             p.join(max(1.0, rating_until + 60 - time.monotonic()))
         wall = time.monotonic() - wall
+        cpu = {k: v - cpu_before[k] for k, v in cpu_split(gunicorn.pid).items()}
         hung = [p for p in people if p.is_alive()]
 
         report(args, backend, stats, people, wall, hung)
+        server_side(folder / "access.log")
+        over_time(stats.saves, wall_started)
+        cores = os.cpu_count() or 1
+        print(f"\nCPU during the run ({cores} cores, {wall * cores:.0f} core-seconds available): "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
         ok, problems, counts = verify(people)
         print("\nverification in the database:")
         for name, value in counts.items():
@@ -667,6 +707,43 @@ def main() -> int:
             subprocess.run(["bash", "scripts/pg_test_server.sh", "stop", str(pg_dir)],
                            cwd=REPO, env=env, capture_output=True)
         subprocess.run(["rm", "-rf", str(folder)])
+
+
+def over_time(saves: list[tuple[float, float]], started: float, step: float = 10.0) -> None:
+    """Rating-save latency in windows of the run: the ramp (arrivals, onboarding, audio
+    downloads) against the steady state when everyone only rates."""
+    windows: dict[int, list[float]] = defaultdict(list)
+    for finished, seconds in saves:
+        windows[int((finished - started) // step)].append(seconds)
+    print("\nrating saves over time:")
+    print("| window s | saves | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for index in sorted(windows):
+        values = windows[index]
+        print(f"| {index * step:.0f}-{(index + 1) * step:.0f} | {len(values)} | "
+              f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
+              f"{percentile(values, 99) * 1000:.1f} |")
+
+
+def server_side(log: Path) -> None:
+    """Time inside gunicorn per request type (from its access log), to set against the
+    client's figures: the difference is waiting before a worker thread took the request."""
+    times: dict[str, list[float]] = defaultdict(list)
+    pattern = re.compile(r'server_us=(\d+) "(\w+) (\S+)')
+    for line in log.read_text().splitlines():
+        found = pattern.search(line)
+        if found is None:
+            continue
+        micros, method, path = found.groups()
+        page = "audio" if "/a/" in path else "page"
+        kind = path.rsplit("/", 1)[-1] if method == "POST" else page
+        times[f"{method} {kind}"].append(int(micros) / 1e6)
+    print("\nserver side (gunicorn access log, request handling only):")
+    print("| request | count | p50 ms | p95 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for kind, values in sorted(times.items()):
+        print(f"| {kind} | {len(values)} | {percentile(values, 50) * 1000:.1f} | "
+              f"{percentile(values, 95) * 1000:.1f} | {percentile(values, 99) * 1000:.1f} |")
 
 
 def report(args, backend, stats: Stats, people, wall: float, hung) -> None:

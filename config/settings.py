@@ -76,13 +76,20 @@ TEMPLATES = [
 # SQLite by default (WAL, busy timeout, immediate transactions for concurrent writers);
 # any database through DATABASE_URL, e.g. postgres://user:pass@host/db.
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Connections are kept for DATABASE_CONN_MAX_AGE seconds (a new one per request costs about
+# a millisecond) and checked before reuse, so a database restart costs no request an error.
 DATABASES = {
-    "default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", _default_db),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh checkout has no ./var yet: create the database's folder (make demo needs it).
     Path(str(DATABASES["default"]["NAME"])).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Write transactions queue on a file lock rather than in SQLite's sleeping busy handler.
+    DATABASES["default"]["ENGINE"] = "config.sqlite_backend"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

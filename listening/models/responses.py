@@ -18,7 +18,7 @@ class Rating(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ("trial", "condition", "attribute")
+        ordering = ("trial_id", "condition_id", "attribute")
         constraints = (
             models.UniqueConstraint(
                 fields=["trial", "condition", "attribute"], name="rating_unique"
@@ -58,7 +58,7 @@ class AbxAnswer(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("trial", "repetition")
+        ordering = ("trial_id", "repetition")
         constraints = (
             models.UniqueConstraint(fields=["trial", "repetition"], name="abx_repetition_unique"),
         )
@@ -81,7 +81,7 @@ class PreferenceAnswer(models.Model):
     changes = models.PositiveIntegerField(default=1, help_text="How often it was saved.")
 
     class Meta:
-        ordering = ("trial", "attribute")
+        ordering = ("trial_id", "attribute")
         constraints = (
             models.UniqueConstraint(fields=["trial", "attribute"], name="preference_unique"),
             models.CheckConstraint(
@@ -126,7 +126,7 @@ class ListenEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ("session", "created_at")
+        ordering = ("session_id", "created_at")
         constraints = (
             models.UniqueConstraint(
                 fields=["session", "client_seq"],

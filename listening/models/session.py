@@ -116,7 +116,9 @@ class Session(models.Model):
     objects = SessionQuerySet.as_manager()
 
     class Meta:
-        ordering = ("study", "started_at")
+        # Key columns, not the relations: ordering by "study" would join the study table
+        # (to use its ordering) into every query of the participant's hot path.
+        ordering = ("study_id", "started_at")
         constraints = (
             models.UniqueConstraint(
                 fields=["study", "prolific_pid"],
@@ -264,7 +266,7 @@ class Session(models.Model):
         if self.state == self.State.TRAINING:
             return self.training_trial()
         if self.state == self.State.TRIALS:
-            return self.rated_trials().exclude(state=Trial.State.DONE).first()
+            return self.rated_trials().exclude(state=Trial.State.DONE).order_by("position").first()
         return None
 
     def submit_trial(self, trial: Trial) -> None:
@@ -287,12 +289,16 @@ class Session(models.Model):
         elif self.current_trial() is None:
             self._move(self.State.FINAL_QUESTIONNAIRE)
 
-    def trial_for_request(self, trial_id: Any) -> Trial:
-        """Find the trial a participant request names (by its position); raise AnswerError."""
+    def trial_for_request_checks(self, trial_id: Any) -> None:
+        """Refuse a request for a finished session or one whose trial id is not a number."""
         if self.is_finished:
             raise AnswerError("This session is finished; its answers can no longer change.", 409)
         if isinstance(trial_id, bool) or not isinstance(trial_id, int):
             raise AnswerError(f"trial={trial_id!r} must be the trial's id (a whole number)")
+
+    def trial_for_request(self, trial_id: Any) -> Trial:
+        """Find the trial a participant request names (by its position); raise AnswerError."""
+        self.trial_for_request_checks(trial_id)
         trial = self.trials.filter(position=trial_id).first()
         if trial is None:
             raise AnswerError(f"trial={trial_id!r} is not a trial of this session")
@@ -306,8 +312,13 @@ class Session(models.Model):
         """
         if not isinstance(body, dict):
             raise AnswerError("the request body must be a JSON object")
-        trial = self.trial_for_request(body.get("trial"))
         current = self.current_trial()
+        asked = body.get("trial")
+        if current is not None and current.position == asked and not isinstance(asked, bool):
+            trial = current  # the usual case, found with one query
+            self.trial_for_request_checks(asked)
+        else:
+            trial = self.trial_for_request(asked)
         if trial.state == Trial.State.DONE:
             raise AnswerError(
                 "This trial was already submitted (perhaps in another tab); reload the page.", 409
@@ -407,7 +418,7 @@ class Trial(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("session", "position")
+        ordering = ("session_id", "position")
         constraints = (
             models.UniqueConstraint(fields=["session", "position"], name="trial_position_unique"),
         )
@@ -475,7 +486,7 @@ class Condition(models.Model):
     key = models.CharField(max_length=64, unique=True, default=new_condition_key, editable=False)
 
     class Meta:
-        ordering = ("trial", "position")
+        ordering = ("trial_id", "position")
         constraints = (
             models.UniqueConstraint(fields=["trial", "position"], name="condition_position_unique"),
         )

@@ -205,7 +205,12 @@ class Paradigm:
         """Return the trial's rated condition with this key, or raise a clear AnswerError."""
         if not isinstance(key, str) or not key:
             raise AnswerError(f"condition={key!r} must be a condition key of this trial")
-        condition = trial.conditions.filter(key=key).first()
+        from listening.models import Condition
+
+        try:
+            condition: Condition | None = trial.conditions.get(key=key)
+        except Condition.DoesNotExist:
+            condition = None
         if condition is None or not condition.is_rated or (roles and condition.role not in roles):
             raise AnswerError("condition is not one of this trial's answer options")
         return condition

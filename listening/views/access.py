@@ -105,13 +105,12 @@ def json_error(detail: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
 
 
-def json_session(token: str) -> Session | JsonResponse:
-    """The session of a JSON endpoint, or the error response to send instead."""
-    session = find_session(token)
+def json_refusal(session: Session | None) -> JsonResponse | None:
+    """The error a JSON endpoint sends for this session (None: go ahead; activity recorded)."""
     if session is None:
         return json_error("This session does not exist.", 404)
     problem = unavailable(session)
     if problem is not None:
         return json_error(MESSAGES[problem][2], MESSAGES[problem][0])
     session.touch()
-    return session
+    return None

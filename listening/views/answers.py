@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from listening.models import IdempotencyKey, Session
 from listening.paradigms import AnswerError
-from listening.views.access import json_error, json_session
+from listening.views.access import json_error, json_refusal
 
 MAX_BODY = 256 * 1024
 
@@ -25,25 +25,38 @@ MAX_BODY = 256 * 1024
 def _handle(
     request: HttpRequest, token: str, endpoint: str, act: Callable[[Session, Any], dict[str, Any]]
 ) -> JsonResponse:
-    found = json_session(token)
-    if isinstance(found, JsonResponse):
-        return found
-    if len(request.body) > MAX_BODY:
-        return json_error("The request is too large.", 413)
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return json_error("The request body is not valid JSON.", 400)
     key = request.headers.get("Idempotency-Key", "")
-    if len(key) > 64:
-        return json_error("The Idempotency-Key header is longer than 64 characters.", 400)
     try:
         with transaction.atomic():
-            session = Session.objects.select_for_update().select_related("study").get(pk=found.pk)
+            # One query finds and locks the session's row (only that row: locking the
+            # joined study row too would queue every participant of the study behind one lock).
+            try:
+                session: Session | None = (
+                    Session.objects.select_for_update(of=("self",))
+                    .select_related("study")
+                    .get(token=token)
+                )
+            except Session.DoesNotExist:
+                session = None
+            refusal = json_refusal(session)
+            if refusal is not None:
+                return refusal
+            assert session is not None
+            # The session's existence is checked first: a bad request names no other session.
+            if len(request.body) > MAX_BODY:
+                return json_error("The request is too large.", 413)
+            try:
+                body = json.loads(request.body or b"null")
+            except (ValueError, UnicodeDecodeError):
+                return json_error("The request body is not valid JSON.", 400)
+            if len(key) > 64:
+                return json_error("The Idempotency-Key header is longer than 64 characters.", 400)
             if key:
-                stored = IdempotencyKey.objects.filter(session=session, key=key).first()
-                if stored is not None:
+                try:
+                    stored = IdempotencyKey.objects.get(session=session, key=key)
                     return JsonResponse(stored.response, status=stored.status_code)
+                except IdempotencyKey.DoesNotExist:
+                    pass
             try:
                 with transaction.atomic():  # a refused request leaves nothing behind
                     payload, status = act(session, body), 200
@@ -59,10 +72,10 @@ def _handle(
                 )
     except IntegrityError:
         # The same key raced in from another tab: answer what the first one stored.
-        stored = IdempotencyKey.objects.filter(session=found, key=key).first()
-        if stored is None:
+        raced = IdempotencyKey.objects.filter(session__token=token, key=key).first()
+        if raced is None:
             raise
-        return JsonResponse(stored.response, status=stored.status_code)
+        return JsonResponse(raced.response, status=raced.status_code)
     return JsonResponse(payload, status=status)
 
 

@@ -1,0 +1,193 @@
+"""The SQLite backend: write transactions hold an exclusive flock on "<database>.lock".
+
+Checked from outside, the way another process sees it: while a write transaction is
+open, a non-blocking flock on the lock file fails; after commit, rollback, a failed
+BEGIN or the connection's close it succeeds; read-only (DEFERRED) transactions and
+in-memory databases never take it; a process that dies holding it releases it; and a
+second writer waits for the first one's commit instead of failing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db.utils import ConnectionHandler
+
+from config.sqlite_backend.base import DatabaseWrapper
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wrapper(path: Path | str, mode: str | None = "IMMEDIATE") -> DatabaseWrapper:
+    handler = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "config.sqlite_backend",
+                "NAME": str(path),
+                "OPTIONS": {"transaction_mode": mode, "timeout": 20} if mode else {},
+            }
+        }
+    )
+    connection = handler["default"]
+    assert isinstance(connection, DatabaseWrapper)
+    return connection
+
+
+def begin(connection: Any) -> None:
+    """Open a transaction the way ``transaction.atomic()`` does on SQLite."""
+    connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+
+
+def end(connection: Any, *, commit: bool = True) -> None:
+    if commit:
+        connection.commit()
+    else:
+        connection.rollback()
+    connection.set_autocommit(True)
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """Whether another holder has the lock file (tried without waiting, on a new descriptor)."""
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+@pytest.fixture(autouse=True)
+def _own_connections(django_db_blocker: Any) -> Iterator[None]:
+    """These tests open their own connections to their own files, not the test database."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "db.sqlite3"
+    setup = wrapper(path)
+    with setup.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("CREATE TABLE answer (id INTEGER PRIMARY KEY, writer TEXT)")
+    setup.close()
+    yield path
+
+
+def test_a_write_transaction_holds_the_lock_until_commit(database: Path) -> None:
+    connection = wrapper(database)
+    connection.ensure_connection()
+    assert not locked_elsewhere(database)
+    begin(connection)
+    assert connection.holds_write_lock and locked_elsewhere(database)
+    connection.cursor().execute("INSERT INTO answer (writer) VALUES ('a')")
+    end(connection)
+    assert not connection.holds_write_lock and not locked_elsewhere(database)
+    connection.close()
+
+
+def test_rollback_and_close_release_the_lock(database: Path) -> None:
+    connection = wrapper(database)
+    begin(connection)
+    assert locked_elsewhere(database)
+    end(connection, commit=False)
+    assert not locked_elsewhere(database)
+    begin(connection)
+    assert locked_elsewhere(database)
+    connection.close()  # e.g. a request that died in the middle of a transaction
+    assert not locked_elsewhere(database)
+
+
+def test_a_failed_begin_releases_the_lock(database: Path) -> None:
+    connection = wrapper(database)
+    connection.ensure_connection()
+    connection.connection.execute("BEGIN")  # so Django's BEGIN fails after taking the lock
+    with pytest.raises(Exception, match="within a transaction"):
+        begin(connection)
+    assert not connection.holds_write_lock and not locked_elsewhere(database)
+    connection.close()
+
+
+def test_read_only_and_in_memory_transactions_never_take_it(database: Path) -> None:
+    reader = wrapper(database, mode="DEFERRED")
+    begin(reader)
+    reader.cursor().execute("SELECT count(*) FROM answer")
+    assert not reader.holds_write_lock and not locked_elsewhere(database)
+    end(reader)
+    reader.close()
+    memory = wrapper(":memory:")
+    begin(memory)
+    assert not memory.holds_write_lock
+    end(memory)
+
+
+def test_a_second_writer_waits_for_the_first_and_then_succeeds(database: Path) -> None:
+    first, order = wrapper(database), []
+    begin(first)
+    first.cursor().execute("INSERT INTO answer (writer) VALUES ('first')")
+    waiting = threading.Event()
+
+    def second_writer() -> None:
+        second = wrapper(database)
+        second.ensure_connection()
+        waiting.set()
+        begin(second)  # blocks on the lock until the first commits
+        order.append("second began")
+        second.cursor().execute("INSERT INTO answer (writer) VALUES ('second')")
+        end(second)
+        second.close()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    assert waiting.wait(10)
+    thread.join(0.3)  # give it every chance to get in early: it must not
+    assert thread.is_alive() and order == []
+    order.append("first commits")
+    end(first)
+    thread.join(20)
+    assert order == ["first commits", "second began"]
+    rows = first.cursor().execute("SELECT writer FROM answer ORDER BY id").fetchall()
+    assert rows == [("first",), ("second",)]
+    first.close()
+
+
+def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> None:
+    code = (
+        "import os, sys, time\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from tests.listening.test_sqlite_backend import wrapper, begin\n"
+        "c = wrapper(sys.argv[2]); begin(c)\n"
+        "print('holding', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(REPO), str(database)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert locked_elsewhere(database)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        assert not locked_elsewhere(database)
+        survivor = wrapper(database)
+        begin(survivor)
+        survivor.cursor().execute("INSERT INTO answer (writer) VALUES ('after')")
+        end(survivor)
+        survivor.close()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
