@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
-from listening.models import Session, Study
+from listening.models import Rating, Session, Study
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 
@@ -289,3 +289,76 @@ class CompletionTestCase(ParticipantTestCase):
         code = p.refresh().completion_code
         assert len(code) == 10
         assert response["Location"] == f"https://example.org/done?cc={code}&x=1"
+
+
+class ReloadAtEveryStepTestCase(ParticipantTestCase):
+    """A reload (or reopening the study link) at any step shows that same step again,
+    with everything answered so far still there, and changes nothing on its own."""
+
+    study_options: ClassVar[dict[str, Any]] = {"screening": {"tests": ["antiphase"], "attempts": 2}}
+
+    def setUp(self) -> None:
+        super().setUp()
+        cache.clear()
+
+    def reload_everywhere(self, p: Participant, step: str) -> None:
+        state = p.refresh().state
+        stored = list(
+            Rating.objects.filter(trial__session=p.session).values_list("score", "changes")
+        )
+        for _ in range(2):  # reload the page, twice
+            response = p.client.get(p.url(step))
+            assert response.status_code == 200, (step, response.status_code)
+        # The session link, another step's address and the study link lead back here.
+        assert p.client.get(f"/p/{p.token}/")["Location"] == p.url(step)
+        other = "consent" if step != "consent" else "trial"
+        assert p.client.get(p.url(other))["Location"] == p.url(step)
+        landing = p.client.get(self.open_study.participant_path() + "?PROLIFIC_PID=reloader")
+        assert landing.status_code in (200, 302)
+        assert p.refresh().state == state, f"reloading {step} changed the state"
+        after = list(
+            Rating.objects.filter(trial__session=p.session).values_list("score", "changes")
+        )
+        assert after == stored, f"reloading {step} changed the answers"
+
+    def test_every_step_survives_reloads(self) -> None:
+        p = self.participant()
+        p.start("?PROLIFIC_PID=reloader")
+        self.reload_everywhere(p, "consent")
+        p.consent()
+        self.reload_everywhere(p, "questionnaire")
+        p.questionnaire()
+        assert p.refresh().questionnaire["headphone_model"] == "Studio cans"
+        self.reload_everywhere(p, "calibration")
+        p.calibrate()
+        self.reload_everywhere(p, "screening")
+        attempt = p.screening_attempt()
+        self.reload_everywhere(p, "screening")
+        assert p.screening_attempt() == attempt, "a reload must not draw a new screening attempt"
+        p.screen()
+        self.reload_everywhere(p, "training")
+        assert p.save({"trial": 0, "type": "submit"}).status_code == 200
+        while p.refresh().state == "trials":
+            data = p.trial_data()
+            p.play_all(data)
+            first = data["conditions"][0]["key"]
+            p.save({"trial": data["trial"]["id"], "type": "rating", "condition": first,
+                    "attribute": "overall-quality", "score": 42})  # fmt: skip
+            self.reload_everywhere(p, "trial")
+            again = p.trial_data()
+            assert again["trial"]["id"] == data["trial"]["id"]
+            assert again["answers"]["ratings"][first]["overall-quality"] == 42
+            assert again["conditions"] == data["conditions"], "the order must not be redrawn"
+            for c in data["conditions"]:
+                for attribute in ("overall-quality", "clarity"):
+                    p.save({"trial": data["trial"]["id"], "type": "rating", "condition": c["key"],
+                            "attribute": attribute, "score": 100})  # fmt: skip
+            assert p.save({"trial": data["trial"]["id"], "type": "submit"}).status_code == 200
+        self.reload_everywhere(p, "final")
+        p.client.post(p.url("final"), {"same_volume": "Yes"})
+        assert p.refresh().state == "complete"
+        for _ in range(2):
+            response = p.client.get(p.url("done"))
+            self.assertContains(response, "C0DE42")
+        assert p.client.get(f"/p/{p.token}/")["Location"] == p.url("done")
+        assert p.refresh().state == "complete"

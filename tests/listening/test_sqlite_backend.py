@@ -75,14 +75,14 @@ def _own_connections(django_db_blocker: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Path]:
+def database(tmp_path: Path) -> Path:
     path = tmp_path / "db.sqlite3"
     setup = wrapper(path)
     with setup.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("CREATE TABLE answer (id INTEGER PRIMARY KEY, writer TEXT)")
     setup.close()
-    yield path
+    return path
 
 
 def test_a_write_transaction_holds_the_lock_until_commit(database: Path) -> None:
@@ -90,10 +90,12 @@ def test_a_write_transaction_holds_the_lock_until_commit(database: Path) -> None
     connection.ensure_connection()
     assert not locked_elsewhere(database)
     begin(connection)
-    assert connection.holds_write_lock and locked_elsewhere(database)
+    assert connection.holds_write_lock
+    assert locked_elsewhere(database)
     connection.cursor().execute("INSERT INTO answer (writer) VALUES ('a')")
     end(connection)
-    assert not connection.holds_write_lock and not locked_elsewhere(database)
+    assert not connection.holds_write_lock
+    assert not locked_elsewhere(database)
     connection.close()
 
 
@@ -115,7 +117,8 @@ def test_a_failed_begin_releases_the_lock(database: Path) -> None:
     connection.connection.execute("BEGIN")  # so Django's BEGIN fails after taking the lock
     with pytest.raises(Exception, match="within a transaction"):
         begin(connection)
-    assert not connection.holds_write_lock and not locked_elsewhere(database)
+    assert not connection.holds_write_lock
+    assert not locked_elsewhere(database)
     connection.close()
 
 
@@ -123,7 +126,8 @@ def test_read_only_and_in_memory_transactions_never_take_it(database: Path) -> N
     reader = wrapper(database, mode="DEFERRED")
     begin(reader)
     reader.cursor().execute("SELECT count(*) FROM answer")
-    assert not reader.holds_write_lock and not locked_elsewhere(database)
+    assert not reader.holds_write_lock
+    assert not locked_elsewhere(database)
     end(reader)
     reader.close()
     memory = wrapper(":memory:")
@@ -152,7 +156,8 @@ def test_a_second_writer_waits_for_the_first_and_then_succeeds(database: Path) -
     thread.start()
     assert waiting.wait(10)
     thread.join(0.3)  # give it every chance to get in early: it must not
-    assert thread.is_alive() and order == []
+    assert thread.is_alive()
+    assert order == []
     order.append("first commits")
     end(first)
     thread.join(20)
@@ -177,7 +182,8 @@ def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> Non
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
         assert locked_elsewhere(database)
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
