@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps clean
+.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps redis-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ postgres-deps:
 	  echo "Installing Debian's postgresql for the PostgreSQL test run"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# Debian's redis-server for the tests of the Redis task queue and cache; installed when missing.
+redis-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "Installing Debian's redis-server for the task-queue tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check analysis
@@ -34,12 +40,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy analysis config listening
 
-pytest: install browser-deps
+pytest: install browser-deps redis-deps
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 # The suite again on a throwaway PostgreSQL server (browser tests excluded: they check
 # the pages, not the database); the server is always stopped, even on failure.
-pytest-postgres: install postgres-deps
+pytest-postgres: install postgres-deps redis-deps
 	@dir=$$(mktemp -d /tmp/pgtest.XXXXXX); \
 	  trap 'scripts/pg_test_server.sh stop "$$dir"' EXIT; \
 	  url=$$(scripts/pg_test_server.sh start "$$dir") || exit 1; \

@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.services import cache_from_url, media_storage, task_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
@@ -118,7 +119,7 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"  # never served directly: audio goes through opaque per-session keys
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(env_str("MEDIA_STORAGE", "filesystem")),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -160,12 +161,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Background work: the database backend with its worker is the embedded default.
-TASKS = {
-    "default": {
-        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-    }
-}
+# Background work: the database backend with its worker is the embedded default;
+# TASKS_BACKEND=rq with REDIS_URL moves it to Redis (see config/services.py).
+REDIS_URL = env_str("REDIS_URL", "")
+_tasks, RQ_QUEUES, _task_apps = task_settings(env_str("TASKS_BACKEND", "database"), REDIS_URL)
+TASKS = {"default": _tasks}
+INSTALLED_APPS += _task_apps
+
+# The cache holds the rate limits (logins, new sessions, API): shared by every process
+# that shares the database by default; redis://... for several servers (config/services.py).
+CACHES = {"default": cache_from_url(env_str("CACHE_URL", "db://listening_cache"))}
 
 # Upload limits for audio. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
 AUDIO_UPLOAD_MAX_BYTES = env_int("AUDIO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
@@ -199,6 +204,8 @@ CSRF_FAILURE_VIEW = "listening.views.errors.csrf_failure"
 LISTENING_API_RATE = env_str("LISTENING_API_RATE", "1200/minute")
 # Failed logins (admin and API Basic auth) allowed per username and address in the window.
 LISTENING_LOGIN_FAILURES = env_int("LISTENING_LOGIN_FAILURES", 10)
+# Failed logins allowed per address over all usernames in the window (password spraying).
+LISTENING_LOGIN_FAILURES_PER_ADDRESS = env_int("LISTENING_LOGIN_FAILURES_PER_ADDRESS", 30)
 LISTENING_LOGIN_WINDOW_MINUTES = env_int("LISTENING_LOGIN_WINDOW_MINUTES", 15)
 # Proxies whose X-Forwarded-For is believed: a count ("1") or addresses/networks
 # ("10.0.0.1,172.16.0.0/12"). Empty (the default): the client is REMOTE_ADDR.

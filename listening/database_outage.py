@@ -6,7 +6,9 @@ browser gets ``503 Service Unavailable`` with ``Retry-After``: JSON for the answ
 endpoints, which save.js retries with the same ``Idempotency-Key`` until it goes
 through, and a short page asking to reload for everything else. Nothing was stored by
 the failed request (its transaction rolled back), so the retry stores it exactly once.
-Integrity and programming errors are real bugs and still surface as errors.
+Integrity and programming errors are real bugs and still surface as errors. A broken
+connection is dropped at the end of the request (Django's ``close_old_connections``)
+and, with CONN_HEALTH_CHECKS, replaced at the next one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 
@@ -42,7 +44,6 @@ class DatabaseOutageMiddleware:
         logger.warning(
             "database unavailable for %s %s: %s", request.method, request.path, exception
         )
-        close_old_connections()  # a broken connection is not kept for the next request
         response: HttpResponse
         if wants_json(request):
             response = JsonResponse({"detail": TEXT, "retry": True}, status=503)

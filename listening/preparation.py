@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from django.utils import timezone
 from listening.models import Stimulus, Study, Track
 
 if TYPE_CHECKING:
+    from django.db.models.fields.files import FieldFile
+
     from analysis.audio import Audio
     from analysis.io import AudioFile
 
@@ -414,6 +417,24 @@ def _message(exc: BaseException) -> str:
     return str(exc)
 
 
+@contextlib.contextmanager
+def local_copy(stored: FieldFile) -> Iterator[str]:
+    """A local path to a stored file: the file itself on the local disk, otherwise (S3 and
+    other remote storages) a temporary copy that is removed afterwards."""
+    try:
+        path: str | None = stored.path
+    except NotImplementedError:  # a storage without local paths
+        path = None
+    if path is not None:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=Path(stored.name or "").suffix) as copy:
+        with stored.open("rb") as source:
+            shutil.copyfileobj(source, copy, 1024 * 1024)
+        copy.flush()
+        yield copy.name
+
+
 def _read_original(stimulus: Stimulus) -> AudioFile:
     from analysis.audio import is_silent
     from analysis.errors import SilentAudioError
@@ -421,7 +442,8 @@ def _read_original(stimulus: Stimulus) -> AudioFile:
 
     if not stimulus.original:
         raise ValidationError("no original file is stored")
-    audio = read_audio(stimulus.original.path)
+    with local_copy(stimulus.original) as path:
+        audio = read_audio(path)
     if is_silent(audio.samples):
         raise SilentAudioError(f"{stimulus.original_filename}: the audio is digital silence")
     return audio

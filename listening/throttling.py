@@ -77,10 +77,15 @@ def client_address(request: Any) -> str:
 
 
 class LoginThrottle:
-    """Count failed logins per username and address; refuse further tries for a while.
+    """Count failed logins per username and address, and per address alone; refuse
+    further tries for a while when either passes its limit.
 
+    The per-address cap stops password spraying (one password tried against many
+    usernames from one address), which a per-username count never sees; a successful
+    login clears only its username's count, so one known account cannot reset the cap.
     The clock is injectable so tests can move time without sleeping. Failures are kept
-    as timestamps in the cache (a sliding window), so the limit is exact.
+    as timestamps in the shared cache (a sliding window), so the limits hold across
+    processes and servers that share the cache (see CACHE_URL).
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
@@ -89,6 +94,10 @@ class LoginThrottle:
     @property
     def limit(self) -> int:
         return int(settings.LISTENING_LOGIN_FAILURES)
+
+    @property
+    def address_limit(self) -> int:
+        return int(settings.LISTENING_LOGIN_FAILURES_PER_ADDRESS)
 
     @property
     def window(self) -> float:
@@ -100,21 +109,35 @@ class LoginThrottle:
         digest = hashlib.sha256(f"{username.lower()}\0{address}".encode()).hexdigest()
         return f"listening:login-failures:{digest}"
 
+    @staticmethod
+    def address_key(address: str) -> str:
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        return f"listening:login-failures-address:{digest}"
+
     def _recent(self, key: str) -> list[float]:
         now = self.clock()
         return [t for t in cache.get(key, []) if now - t < self.window]
 
+    def _wait(self, key: str, limit: int) -> float:
+        failures = self._recent(key)
+        if len(failures) < limit:
+            return 0.0
+        return max(0.0, failures[-limit] + self.window - self.clock())
+
+    def _count(self, key: str, limit: int) -> None:
+        failures = [*self._recent(key), self.clock()][-limit:]
+        cache.set(key, failures, timeout=math.ceil(self.window))
+
     def wait(self, username: str, address: str) -> float:
         """Seconds until this username may try again from this address (0 when allowed)."""
-        failures = self._recent(self.key(username, address))
-        if len(failures) < self.limit:
-            return 0.0
-        return max(0.0, failures[-self.limit] + self.window - self.clock())
+        return max(
+            self._wait(self.key(username, address), self.limit),
+            self._wait(self.address_key(address), self.address_limit),
+        )
 
     def failed(self, username: str, address: str) -> None:
-        key = self.key(username, address)
-        failures = [*self._recent(key), self.clock()][-self.limit :]
-        cache.set(key, failures, timeout=math.ceil(self.window))
+        self._count(self.key(username, address), self.limit)
+        self._count(self.address_key(address), self.address_limit)
 
     def succeeded(self, username: str, address: str) -> None:
         cache.delete(self.key(username, address))

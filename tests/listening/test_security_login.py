@@ -24,7 +24,12 @@ class FakeClock:
         return self.now
 
 
-@override_settings(LISTENING_LOGIN_FAILURES=10, LISTENING_LOGIN_WINDOW_MINUTES=15, **FAST)
+@override_settings(
+    LISTENING_LOGIN_FAILURES=10,
+    LISTENING_LOGIN_FAILURES_PER_ADDRESS=30,
+    LISTENING_LOGIN_WINDOW_MINUTES=15,
+    **FAST,
+)
 class AdminLoginThrottleTestCase(BaseTestCase):
     def setUp(self) -> None:
         super().setUp()
@@ -85,6 +90,21 @@ class AdminLoginThrottleTestCase(BaseTestCase):
     def test_it_ignores_the_case_of_the_username(self) -> None:
         self.fail(5, username="Researcher")
         self.fail(5, username="RESEARCHER")
+        assert self.admin_login("researcher", "pw") == 200
+
+    def test_password_spraying_from_one_address_is_capped(self) -> None:
+        for n in range(30):  # one failure each for 30 usernames: no per-user limit is hit
+            self.fail(1, username=f"user{n}")
+        assert self.admin_login("researcher", "pw") == 200  # refused, right password or not
+        assert self.admin_login("researcher", "pw", address="10.0.0.2") == 302
+        self.clock.now += 15 * 60 + 1
+        assert self.admin_login("researcher", "pw") == 302
+
+    def test_a_known_account_cannot_reset_the_address_cap(self) -> None:
+        for n in range(29):
+            self.fail(1, username=f"user{n}")
+        assert self.admin_login("collaborator", "pw") == 302
+        self.fail(1, username="user29")
         assert self.admin_login("researcher", "pw") == 200
 
 

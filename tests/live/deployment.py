@@ -26,6 +26,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 HOST = "127.0.0.1"
+#: The suite runs against PostgreSQL (make pytest-postgres): deployments get a server too.
+SUITE_ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql"))
 
 
 def free_port() -> int:
@@ -172,6 +174,20 @@ class Deployment:
         if self.server is not None and self.server.poll() is None:
             os.killpg(self.server.pid, signal.SIGKILL)
             self.server.wait(10)
+        self._wait_for_group_to_exit()
+
+    def _wait_for_group_to_exit(self) -> None:
+        """Workers outlive the master for a moment, still holding the listening socket:
+        a new server must not be taken as up while they do."""
+        if self.server is None:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.server.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
     def stop_server(self) -> None:
         if self.server is not None and self.server.poll() is None:
@@ -180,6 +196,7 @@ class Deployment:
                 self.server.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill_server()
+            self._wait_for_group_to_exit()
 
     def close(self) -> None:
         self.stop_server()

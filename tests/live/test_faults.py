@@ -11,7 +11,6 @@ DATABASE_URL names PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import random
 import socket
 import sqlite3
@@ -23,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.live.deployment import HOST, Deployment, postgres_available
+from tests.live.deployment import HOST, SUITE_ON_POSTGRES, Deployment, postgres_available
 from tests.live.participant_http import HttpParticipant, Save
 
-POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql"))
+POSTGRES = SUITE_ON_POSTGRES
 pytestmark = pytest.mark.slow
 
 DUMP = """
