@@ -44,11 +44,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.live.participant_http import CSRF_META, TRIAL_DATA, form_of  # noqa: E402
+
 PYTHON = REPO / ".venv" / "bin" / "python"
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 HOST = "127.0.0.1"
@@ -87,42 +89,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # -- a tiny browser --------------------------------------------------------------------------
-
-
-class FormParser(HTMLParser):
-    """Collect a page's first POST form: its fields and one plausible value for each."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._select: str | None = None
-        self._in_form = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and a.get("method", "").lower() == "post":
-            self._in_form = True
-        if not self._in_form:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text").lower()
-            if kind in ("radio", "checkbox"):
-                self.fields.setdefault(name, a.get("value", "on"))
-            elif kind not in ("submit", "button"):
-                self.fields[name] = a.get("value") or "load test"
-        elif tag == "textarea" and name:
-            self.fields[name] = "load test"
-        elif tag == "select" and name:
-            self._select = name
-        elif tag == "option" and self._select and a.get("value"):
-            self.fields.setdefault(self._select, a["value"])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-        if tag == "form":
-            self._in_form = False
 
 
 class Browser:
@@ -219,16 +185,6 @@ class Browser:
             },
         )
         return status, data
-
-
-def form_of(html: bytes) -> dict[str, str]:
-    parser = FormParser()
-    parser.feed(html.decode("utf-8", "replace"))
-    return parser.fields
-
-
-TRIAL_DATA = re.compile(rb'<script id="trial-data" type="application/json">(.*?)</script>', re.S)
-CSRF_META = re.compile(rb'<meta name="csrf-token" content="([^"]+)">')
 
 
 # -- one participant ---------------------------------------------------------------------------

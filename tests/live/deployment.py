@@ -66,6 +66,7 @@ class Deployment:
             "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
             **settings,
         }
+        self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser tests' setting only
 
     # -- database --------------------------------------------------------------------------
 
