@@ -523,6 +523,10 @@ def main() -> int:
     parser.add_argument("--ramp", type=float, default=10.0, help="Arrivals spread over this.")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--worker-connections", type=int, default=1000,
+        help="gunicorn's cap on connections per worker (its default: 1000).",
+    )
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--deadline", type=float, default=600.0, help="Hard cap, whole run.")
     parser.add_argument("--seed", type=int, default=6)
@@ -594,8 +598,9 @@ def main() -> int:
             [str(GUNICORN), "config.wsgi:application", "--bind", f"{HOST}:{port}",
              "--workers", str(args.workers), "--threads", str(args.threads),
              "--worker-class", "gthread", "--timeout", "60", "--keep-alive", "75",
+             "--worker-connections", str(args.worker_connections),
              "--log-level", "warning", "--access-logfile", str(folder / "access.log"),
-             "--access-logformat", 'server_us=%(D)s "%(r)s" %(s)s'],
+             "--access-logformat", 'server_us=%(D)s pid=%(p)s "%(r)s" %(s)s'],
             env=env, cwd=REPO, stdout=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -685,12 +690,14 @@ def server_side(log: Path) -> None:
     """Time inside gunicorn per request type (from its access log), to set against the
     client's figures: the difference is waiting before a worker thread took the request."""
     times: dict[str, list[float]] = defaultdict(list)
-    pattern = re.compile(r'server_us=(\d+) "(\w+) (\S+)')
+    pattern = re.compile(r'server_us=(\d+) pid=<?(\d+)>? "(\w+) (\S+)')
+    per_worker: dict[str, int] = defaultdict(int)
     for line in log.read_text().splitlines():
         found = pattern.search(line)
         if found is None:
             continue
-        micros, method, path = found.groups()
+        micros, pid, method, path = found.groups()
+        per_worker[pid] += 1
         page = "audio" if "/a/" in path else "page"
         kind = path.rsplit("/", 1)[-1] if method == "POST" else page
         times[f"{method} {kind}"].append(int(micros) / 1e6)
@@ -700,6 +707,7 @@ def server_side(log: Path) -> None:
     for kind, values in sorted(times.items()):
         print(f"| {kind} | {len(values)} | {percentile(values, 50) * 1000:.1f} | "
               f"{percentile(values, 95) * 1000:.1f} | {percentile(values, 99) * 1000:.1f} |")
+    print("requests per gunicorn worker:", sorted(per_worker.values(), reverse=True))
 
 
 def report(args, backend, stats: Stats, people, wall: float, hung) -> None:

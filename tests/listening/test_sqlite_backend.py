@@ -3,10 +3,8 @@
 Checked from outside, the way another process sees it: while a write transaction is
 open, a non-blocking flock on the lock file fails; after commit, rollback, a failed
 BEGIN or the connection's close it succeeds; read-only (DEFERRED) transactions and
-in-memory databases never take it; a process that dies holding it releases it; a
-second writer waits for the first one's commit instead of failing; a single write
-outside a transaction queues on it too while reads go ahead; and the wait ends with
-SQLite's own "database is locked" error after the configured timeout.
+in-memory databases never take it; a process that dies holding it releases it; and a
+second writer waits for the first one's commit instead of failing.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.utils import ConnectionHandler, OperationalError
+from django.db.utils import ConnectionHandler
 
 from config.sqlite_backend.base import DatabaseWrapper
 
@@ -57,13 +55,6 @@ def end(connection: Any, *, commit: bool = True) -> None:
     else:
         connection.rollback()
     connection.set_autocommit(True)
-
-
-def hold_elsewhere(path: Path) -> int:
-    """Take the writers' lock on a descriptor of our own (as another process would)."""
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
 
 
 def locked_elsewhere(path: Path) -> bool:
@@ -208,47 +199,3 @@ def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> Non
         if holder.poll() is None:
             holder.kill()
             holder.wait(10)
-
-
-def test_a_single_write_outside_a_transaction_queues_too_and_reads_never_do(
-    database: Path,
-) -> None:
-    connection = wrapper(database)
-    connection.ensure_connection()
-    holder = hold_elsewhere(database)
-    done: list[str] = []
-
-    def write() -> None:
-        writer = wrapper(database)
-        writer.cursor().execute("INSERT INTO answer (writer) VALUES ('autocommit')")
-        done.append("written")
-        writer.close()
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    # A read goes ahead while the lock is held elsewhere.
-    assert connection.cursor().execute("SELECT count(*) FROM answer").fetchone() == (0,)
-    thread.join(0.3)
-    assert thread.is_alive()
-    assert done == []
-    os.close(holder)  # releases the lock
-    thread.join(20)
-    assert done == ["written"]
-    assert connection.cursor().execute("SELECT count(*) FROM answer").fetchone() == (1,)
-    assert not locked_elsewhere(database)
-    connection.close()
-
-
-def test_the_wait_is_bounded_by_the_busy_timeout(database: Path) -> None:
-    holder = hold_elsewhere(database)
-    try:
-        impatient = wrapper(database, timeout=0.2)
-        with pytest.raises(OperationalError, match="database is locked"):
-            begin(impatient)
-        assert not impatient.holds_write_lock
-        with pytest.raises(OperationalError, match="database is locked"):
-            impatient.cursor().execute("INSERT INTO answer (writer) VALUES ('late')")
-        impatient.close()
-    finally:
-        os.close(holder)
-    assert not locked_elsewhere(database)
