@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.signing import BadSignature
@@ -97,11 +97,15 @@ def _stream(
     length = last - first + 1
     f = opener("rb")
     f.seek(first)
-    streaming = StreamingHttpResponse(
-        _read(f, length) if request.method == "GET" else iter(()),
-        status=206 if partial else 200,
-        content_type="audio/flac",
-    )
+    streaming: StreamingHttpResponse
+    if request.method == "GET" and last == size - 1:
+        streaming = FileRest(f, length, status=206 if partial else 200, content_type="audio/flac")
+    else:
+        streaming = StreamingHttpResponse(
+            _read(f, length) if request.method == "GET" else iter(()),
+            status=206 if partial else 200,
+            content_type="audio/flac",
+        )
     streaming["Content-Length"] = str(length)
     streaming["Accept-Ranges"] = "bytes"
     if partial:
@@ -132,6 +136,28 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if first >= size or last < first:
         return None
     return first, min(last, size - 1)
+
+
+class FileRest(StreamingHttpResponse):
+    """The rest of an open file from its current position (what browsers ask for:
+    ``bytes=N-``). Django hands ``file_to_stream`` to the WSGI server's file wrapper,
+    so gunicorn sends it with ``sendfile`` instead of copying it through Python; without
+    a file wrapper (the test client) the content streams as usual. No file name goes
+    out: this is not ``FileResponse``, which would add one in Content-Disposition."""
+
+    block_size = _CHUNK
+
+    def __init__(self, f: IO[bytes], length: int, **kwargs: Any) -> None:
+        super().__init__(_read(f, length), **kwargs)
+        self.file_to_stream = f
+        # Kept before Django points the file's close() at this response's close().
+        self._close_file = f.close
+
+    def close(self) -> None:
+        try:
+            self._close_file()
+        finally:
+            super().close()
 
 
 def _read(f: IO[bytes], length: int) -> Iterator[bytes]:

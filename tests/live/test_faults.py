@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,3 +293,33 @@ def exactly_once_two_tabs(
         score, changes = stored[target]
         assert changes == len(keys), f"{target}: applied more or less than once"
         assert score in finals[target]
+
+
+def test_audio_through_gunicorn_is_the_stored_file(deployment: Deployment) -> None:
+    """Ranges to the end go out with sendfile under gunicorn, others through Python: the
+    bytes are the stored file's either way, and nothing names the file."""
+    (person,) = participants(deployment, 1)
+    key = person.trial["conditions"][0]["key"]
+    stored_path = deployment.query(
+        "from listening.models import Condition\n"
+        f"result = Condition.objects.get(key={key!r}).playback_file().path\n"
+    )
+    stored = Path(stored_path).read_bytes()
+    whole = person.browser.get(f"/a/{key}")
+    assert whole.status == 200
+    assert whole.body == stored
+    assert whole.headers["content-length"] == str(len(stored))
+    for header, expected in (
+        ("bytes=100-", stored[100:]),
+        (f"bytes={len(stored) - 10}-", stored[-10:]),
+        ("bytes=5-20", stored[5:21]),
+        ("bytes=-7", stored[-7:]),
+    ):
+        part = person.browser.get(f"/a/{key}", headers={"Range": header})
+        assert part.status == 206, header
+        assert part.body == expected, header
+        assert part.headers["content-length"] == str(len(expected))
+    for reply in (whole, part):
+        assert "content-disposition" not in reply.headers
+        assert reply.headers["cache-control"] == "private, no-store"
+    person.close()
