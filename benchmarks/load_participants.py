@@ -49,6 +49,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.live import participant_http  # noqa: E402
 from tests.live.participant_http import CSRF_META, TRIAL_DATA, form_of  # noqa: E402
 
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -91,98 +92,47 @@ def percentile(values: list[float], q: float) -> float:
 # -- a tiny browser --------------------------------------------------------------------------
 
 
-class Browser:
-    """One participant's keep-alive connection with cookies."""
+class Browser(participant_http.Browser):
+    """The tests' keep-alive browser (tests/live/participant_http.py), with every request
+    timed and counted under a name, and network errors reported as status 0."""
 
     def __init__(self, port: int, stats: Stats) -> None:
-        self.port = port
+        super().__init__(port)
         self.stats = stats
-        self.cookies: dict[str, str] = {}
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
 
-    def close(self) -> None:
-        self.conn.close()
+    def timed(
+        self, kind: str, send: Any, *, expect: tuple[int, ...] = (200,)
+    ) -> tuple[int, dict[str, str], bytes]:
+        started = time.perf_counter()
+        try:
+            reply = send()
+        except participant_http.NETWORK_ERRORS as error:
+            self.stats.record(kind, time.perf_counter() - started, False, repr(error))
+            return 0, {}, b""
+        ok = reply.status in expect
+        note = f"{kind} -> {reply.status} {reply.body[:120]!r}"
+        self.stats.record(kind, time.perf_counter() - started, ok, note)
+        with self.stats.lock:
+            self.stats.bytes += len(reply.body)
+        return reply.status, reply.headers, reply.body
 
-    def request(
-        self,
-        kind: str,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        *,
+    def get(  # type: ignore[override]
+        self, kind: str, path: str, headers: dict[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
     ) -> tuple[int, dict[str, str], bytes]:
-        all_headers = {"Host": f"{HOST}:{self.port}", **(headers or {})}
-        if self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        started = time.perf_counter()
-        status, data, response_headers, note = 0, b"", {}, ""
-        for attempt in (1, 2):  # one reconnect if the server closed an idle keep-alive
-            try:
-                self.conn.request(method, path, body=body, headers=all_headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                status = response.status
-                response_headers = {k.lower(): v for k, v in response.getheaders()}
-                for name, value in response.getheaders():
-                    if name.lower() == "set-cookie":
-                        key, _, rest = value.partition("=")
-                        self.cookies[key.strip()] = rest.split(";", 1)[0]
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
-                note = repr(e)
-                if attempt == 2 or method != "GET":
-                    break
-            except (OSError, http.client.HTTPException) as e:
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
-                note = repr(e)
-                break
-        elapsed = time.perf_counter() - started
-        ok = status in expect
-        self.stats.record(kind, elapsed, ok, note or f"{method} {path} -> {status} {data[:120]!r}")
-        with self.stats.lock:
-            self.stats.bytes += len(data)
-        return status, response_headers, data
+        return self.timed(kind, lambda: super(Browser, self).get(path, headers), expect=expect)
 
-    def get(self, kind: str, path: str, **kw: Any) -> tuple[int, dict[str, str], bytes]:
-        return self.request(kind, "GET", path, **kw)
-
-    def post_form(self, kind: str, path: str, fields: dict[str, str]) -> tuple[int, str]:
-        from urllib.parse import urlencode
-
-        status, headers, _ = self.request(
-            kind,
-            "POST",
-            path,
-            urlencode(fields).encode(),
-            {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": f"http://{HOST}:{self.port}",
-                "Referer": f"http://{HOST}:{self.port}{path}",
-            },
-            expect=(302,),
+    def post_form(self, kind: str, path: str, fields: dict[str, str]) -> tuple[int, str]:  # type: ignore[override]
+        status, headers, _ = self.timed(
+            kind, lambda: super(Browser, self).post_form(path, fields), expect=(302,)
         )
         return status, headers.get("location", "")
 
-    def post_json(
+    def post_json(  # type: ignore[override]
         self, kind: str, path: str, payload: Any, key: str, csrf: str
     ) -> tuple[int, bytes]:
-        status, _, data = self.request(
-            kind,
-            "POST",
-            path,
-            json.dumps(payload).encode(),
-            {
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "Idempotency-Key": key,
-                "X-CSRFToken": csrf,
-                "Origin": f"http://{HOST}:{self.port}",
-            },
+        status, _, data = self.timed(
+            kind, lambda: super(Browser, self).post_json(path, payload, key, csrf)
         )
         return status, data
 
