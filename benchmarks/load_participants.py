@@ -30,14 +30,12 @@ are stopped at the end, also on error.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import re
+import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,10 +48,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from tests.live import participant_http  # noqa: E402
+from tests.live.deployment import Deployment  # noqa: E402
 from tests.live.participant_http import CSRF_META, TRIAL_DATA, form_of  # noqa: E402
 
-PYTHON = REPO / ".venv" / "bin" / "python"
-GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 HOST = "127.0.0.1"
 
 
@@ -336,33 +333,7 @@ def cpu_split(gunicorn_pgid: int) -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
-
-def run(cmd: list[str], env: dict[str, str], **kw: Any) -> str:
-    result = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, **kw)
-    if result.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def wait_for(port: int, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("gunicorn exited during start")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/", headers={"Host": f"{HOST}:{port}"})
-            conn.getresponse().read()
-            conn.close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer in time")
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -489,72 +460,28 @@ def main() -> int:
     signal.alarm(int(args.deadline))
 
     folder = Path(tempfile.mkdtemp(prefix="load-participants-"))
-    folder.chmod(0o755)  # as root the PostgreSQL cluster belongs to `postgres`
-    pg_dir = folder / "pg"
-    gunicorn: subprocess.Popen | None = None
-    env = {
-        **os.environ,
-        "APP_VAR_DIR": str(folder),
-        "DJANGO_MEDIA_ROOT": str(folder / "media"),
-        "DJANGO_STATIC_ROOT": str(folder / "static"),
-        "TASKS_BACKEND": "django_tasks.backends.dummy.DummyBackend",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "load-benchmark-" + uuid.uuid4().hex * 2,
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        # The benchmark's participants all come from 127.0.0.1: lift the per-address limit.
-        "LISTENING_SESSION_STARTS_PER_HOUR": "1000000",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    env.pop("DATABASE_URL", None)
-    pg_started = False
+    # The benchmark's participants all come from 127.0.0.1: lift the per-address limit.
+    live = Deployment(folder, postgres=args.postgres, LISTENING_SESSION_STARTS_PER_HOUR="1000000")
     try:
+        t = time.monotonic()
+        landing = live.prepare(screening=not args.no_screening)
         if args.postgres:
-            out = run(["bash", "scripts/pg_test_server.sh", "start", str(pg_dir)], env)
-            pg_started = True
-            env["DATABASE_URL"] = out.strip().splitlines()[-1]
             backend = "PostgreSQL (scripts/pg_test_server.sh: unix socket, fsync off)"
         else:
-            env["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
             backend = "SQLite (WAL, busy timeout 20 s, immediate transactions)"
-        os.environ.update(env)
-        sys.path.insert(0, str(REPO))
+        print(f"setup (migrate, static, study) {time.monotonic() - t:.1f} s; {backend}")
+        # The check afterwards reads the deployment's database from this process.
+        os.environ.update(live.env)
         import django
 
         django.setup()
-        from django.core.management import call_command
-
-        from listening.models import Study
-
-        t = time.monotonic()
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        call_command(
-            "make_demo_study", tracks=5, seconds=12, simulate=0, folder=folder / "demo",
-            password="load-benchmark", verbosity=0, stdout=open(os.devnull, "w"),  # noqa: SIM115
+        live.start_server(
+            workers=args.workers, threads=args.threads, connections=args.worker_connections,
+            log=str(folder / "access.log"),
         )
-        study = Study.objects.get(is_demo=True)
-        if args.no_screening:
-            Study.objects.filter(pk=study.pk).update(screening={"tests": []})
-        landing = study.participant_path()
-        from django.db import connection
-
-        connection.close()
-        print(f"setup (migrate, static, study) {time.monotonic() - t:.1f} s; {backend}")
-
-        port = free_port()
-        gunicorn = subprocess.Popen(
-            [str(GUNICORN), "config.wsgi:application", "--bind", f"{HOST}:{port}",
-             "--workers", str(args.workers), "--threads", str(args.threads),
-             "--worker-class", "gthread", "--timeout", "60", "--keep-alive", "75",
-             "--worker-connections", str(args.worker_connections),
-             "--log-level", "warning", "--access-logfile", str(folder / "access.log"),
-             "--access-logformat", 'server_us=%(D)s pid=%(p)s "%(r)s" %(s)s'],
-            env=env, cwd=REPO, stdout=open(folder / "gunicorn.log", "w"),  # noqa: SIM115
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_for(port, gunicorn, 30)
+        port = live.port
+        assert live.server is not None
+        gunicorn = live.server
 
         stats = Stats()
         db_lock = threading.Lock()
@@ -601,23 +528,14 @@ def main() -> int:
         return 0 if passed else 1
     finally:
         signal.alarm(0)
-        if gunicorn is not None and gunicorn.poll() is None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            try:
-                gunicorn.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(gunicorn.pid, signal.SIGKILL)
-                gunicorn.wait(5)
         try:
             from django.db import connections
 
             connections.close_all()
         except Exception:
             pass
-        if pg_started:
-            subprocess.run(["bash", "scripts/pg_test_server.sh", "stop", str(pg_dir)],
-                           cwd=REPO, env=env, capture_output=True)
-        subprocess.run(["rm", "-rf", str(folder)])
+        live.close()  # gunicorn, and the PostgreSQL server if any
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def over_time(saves: list[tuple[float, float]], started: float, step: float = 10.0) -> None:

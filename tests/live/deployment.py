@@ -136,10 +136,14 @@ class Deployment:
 
     # -- the application server -----------------------------------------------------------
 
-    def start_server(self, *, workers: int = 2, threads: int = 2, log: str = "") -> None:
+    def start_server(
+        self, *, workers: int = 2, threads: int = 2, connections: int = 1000, log: str = ""
+    ) -> None:
+        """Start gunicorn (gthread); ``log``: an access log with each request's time and worker."""
         command = [
             str(GUNICORN), "config.wsgi:application", "--bind", f"{HOST}:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--worker-connections", str(connections),
             "--timeout", "60", "--keep-alive", "75", "--log-level", "warning",
         ]  # fmt: skip
         if log:
@@ -147,7 +151,7 @@ class Deployment:
                 "--access-logfile",
                 log,
                 "--access-logformat",
-                'server_us=%(D)s "%(r)s" %(s)s',
+                'server_us=%(D)s pid=%(p)s "%(r)s" %(s)s',
             ]
         self.server = subprocess.Popen(
             command,
