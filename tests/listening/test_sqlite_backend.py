@@ -3,8 +3,10 @@
 Checked from outside, the way another process sees it: while a write transaction is
 open, a non-blocking flock on the lock file fails; after commit, rollback, a failed
 BEGIN or the connection's close it succeeds; read-only (DEFERRED) transactions and
-in-memory databases never take it; a process that dies holding it releases it; and a
-second writer waits for the first one's commit instead of failing.
+in-memory databases never take it; a process that dies holding it releases it; a
+second writer waits for the first one's commit instead of failing; and a single
+writing statement outside a transaction waits for the lock too, while a single read
+does not.
 """
 
 from __future__ import annotations
@@ -199,3 +201,81 @@ def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> Non
         if holder.poll() is None:
             holder.kill()
             holder.wait(10)
+
+
+class OutsideHolder:
+    """The lock held by someone else (another descriptor, as another process would)."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _insert_many(cursor: Any) -> None:
+    cursor.executemany("INSERT INTO answer (writer) VALUES (%s)", [["m1"], ["m2"]])
+
+
+@pytest.mark.parametrize(
+    ("write", "rows"),
+    [
+        (
+            lambda cursor: cursor.execute("INSERT INTO answer (writer) VALUES ('single')"),
+            ["seed", "single"],
+        ),
+        (lambda cursor: cursor.execute("  update answer SET writer = %s", ["single"]), ["single"]),
+        (lambda cursor: cursor.execute("DELETE FROM answer WHERE writer = 'seed'"), []),
+        (_insert_many, ["seed", "m1", "m2"]),
+    ],
+    ids=["insert", "update", "delete", "executemany"],
+)
+def test_a_single_write_outside_a_transaction_waits_for_the_lock(
+    database: Path, write: Any, rows: list[str]
+) -> None:
+    seed = wrapper(database)
+    seed.cursor().execute("INSERT INTO answer (writer) VALUES ('seed')")
+    seed.close()
+    holder, done, failed = OutsideHolder(database), threading.Event(), []
+
+    def writer() -> None:
+        connection = wrapper(database)
+        try:
+            assert connection.get_autocommit()
+            write(connection.cursor())
+            assert not connection.holds_write_lock
+        except Exception as error:  # reported below, in the test's thread
+            failed.append(error)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        # SQLite itself is free: only the lock file holds the writer back.
+        assert not done.wait(0.3)
+    finally:
+        holder.release()
+    assert done.wait(20)
+    thread.join(20)
+    assert failed == []
+    assert not locked_elsewhere(database)  # held for the statement only
+    check = wrapper(database)
+    stored = check.cursor().execute("SELECT writer FROM answer ORDER BY id").fetchall()
+    assert [writer for (writer,) in stored] == rows
+    check.close()
+
+
+def test_a_single_read_outside_a_transaction_does_not_wait(database: Path) -> None:
+    holder = OutsideHolder(database)
+    try:
+        reader = wrapper(database)
+        for query in ("SELECT count(*) FROM answer", " pragma journal_mode", "EXPLAIN SELECT 1"):
+            reader.cursor().execute(query)  # would block forever if it took the lock
+        assert not reader.holds_write_lock
+        reader.close()
+    finally:
+        holder.release()
