@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
+from listening.randomisation import count_exposures, plan_session
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -213,7 +214,6 @@ class Session(models.Model):
         sessions are up to date and k-of-n balancing holds.
         """
         from listening.models.study import Study
-        from listening.randomisation import count_exposures, plan_session
 
         with transaction.atomic():
             study = Study.objects.select_for_update().get(pk=self.study_id)
