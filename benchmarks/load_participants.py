@@ -36,6 +36,7 @@ import random
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -76,6 +77,81 @@ class Stats:
                 self.errors[kind] += 1
                 if len(self.error_samples) < 20:
                     self.error_samples.append(f"{kind}: {note}")
+
+
+class Probes(threading.Thread):
+    """What the machine is doing while the participants run, sampled every ``tick`` s.
+
+    * the machine's CPU (``/proc/stat``): the share of both cores busy, and stolen by the
+      hypervisor;
+    * the client's own lag: how late a thread of this process wakes from a short sleep
+      (waiting for the CPU *and* for this process's GIL, which 200 participant threads
+      share);
+    * a lone process's lag: the same, in a process with nothing else to do, i.e. waiting
+      for the CPU only. Client-side latency includes both kinds of wait, so a save's time
+      as the client measures it is only the server's time when these are small.
+    """
+
+    SLEEP = 0.005
+
+    def __init__(self, tick: float = 1.0) -> None:
+        super().__init__(daemon=True, name="probes")
+        self.tick = tick
+        self.stop = threading.Event()
+        self.cpu: list[tuple[float, float, float]] = []  # (time, busy share, steal share)
+        self.client_lag: list[tuple[float, float]] = []
+        self.lone = subprocess.Popen(
+            [sys.executable, "-c", LONE_PROBE, str(self.SLEEP)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        self.started_at = time.monotonic()
+
+    @staticmethod
+    def _stat() -> list[int]:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:9]]
+
+    def run(self) -> None:
+        last, last_at = self._stat(), time.monotonic()
+        while not self.stop.is_set():
+            woke = time.monotonic()
+            time.sleep(self.SLEEP)
+            now = time.monotonic()
+            self.client_lag.append((now, now - woke - self.SLEEP))
+            if now - last_at >= self.tick:
+                stat = self._stat()
+                delta = [b - a for a, b in zip(last, stat, strict=True)]
+                total = sum(delta) or 1
+                idle = delta[3] + delta[4]  # idle + iowait
+                self.cpu.append((now, 1 - idle / total, delta[7] / total))
+                last, last_at = stat, now
+
+    def finish(self) -> list[tuple[float, float]]:
+        """Stop both probes; return the lone process's (time, lag) samples."""
+        self.stop.set()
+        self.join(5)
+        self.lone.send_signal(signal.SIGTERM)
+        out, _ = self.lone.communicate(timeout=10)
+        samples = []
+        for line in out.splitlines():
+            at, lag = line.split()
+            samples.append((float(at), float(lag)))
+        return samples
+
+
+#: The lone probe: sleep, note how late it woke, print all on SIGTERM (monotonic clock,
+#: which is shared by the processes of one machine).
+LONE_PROBE = """
+import signal, sys, time
+sleep, lags, stop = float(sys.argv[1]), [], []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+while not stop:
+    woke = time.monotonic()
+    time.sleep(sleep)
+    now = time.monotonic()
+    lags.append((now, now - woke - sleep))
+print("\\n".join(f"{a:.4f} {b:.6f}" for a, b in lags))
+"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -493,6 +569,8 @@ def main() -> int:
             start_at = begin + args.ramp * i / max(1, args.participants)
             people.append(Participant(i, port, landing, stats, start_at, rating_until,
                                       args.seconds, db_lock, args.seed * 100003 + i))
+        probes = Probes()
+        probes.start()
         wall = wall_started = time.monotonic()
         cpu_before = cpu_split(gunicorn.pid)
         for p in people:
@@ -502,10 +580,11 @@ def main() -> int:
         wall = time.monotonic() - wall
         cpu = {k: v - cpu_before[k] for k, v in cpu_split(gunicorn.pid).items()}
         hung = [p for p in people if p.is_alive()]
+        lone_lag = probes.finish()
 
         report(args, backend, stats, people, wall, hung)
         server_side(folder / "access.log")
-        over_time(stats.saves, wall_started)
+        over_time(stats.saves, wall_started, probes, lone_lag)
         cores = os.cpu_count() or 1
         print(f"\nCPU during the run ({cores} cores, {wall * cores:.0f} core-seconds available): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
@@ -538,20 +617,43 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def over_time(saves: list[tuple[float, float]], started: float, step: float = 10.0) -> None:
-    """Rating-save latency in windows of the run: the ramp (arrivals, onboarding, audio
-    downloads) against the steady state when everyone only rates."""
-    windows: dict[int, list[float]] = defaultdict(list)
-    for finished, seconds in saves:
-        windows[int((finished - started) // step)].append(seconds)
-    print("\nrating saves over time:")
-    print("| window s | saves | p50 ms | p95 ms | p99 ms |")
-    print("|---|---|---|---|---|")
-    for index in sorted(windows):
-        values = windows[index]
+def over_time(
+    saves: list[tuple[float, float]],
+    started: float,
+    probes: Probes,
+    lone_lag: list[tuple[float, float]],
+    step: float = 10.0,
+) -> None:
+    """Rating-save latency in windows of the run (the ramp: arrivals, onboarding, audio
+    downloads, against the steady state when everyone only rates), beside the machine's
+    CPU and how late the client's threads and a lone process wake (see :class:`Probes`)."""
+
+    def by_window(samples):
+        windows: dict[int, list[float]] = defaultdict(list)
+        for at, value in samples:
+            windows[int((at - started) // step)].append(value)
+        return windows
+
+    latency, cpu = by_window(saves), by_window((at, busy) for at, busy, _ in probes.cpu)
+    steal = by_window((at, stolen) for at, _, stolen in probes.cpu)
+    client, lone = by_window(probes.client_lag), by_window(lone_lag)
+    print("\nrating saves over time, with the machine's CPU (busy, stolen) and wake-up lag "
+          "(p95) of a client thread and of a lone process:")
+    print("| window s | saves | p50 ms | p95 ms | p99 ms | CPU busy | stolen | client lag ms "
+          "| lone lag ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else float("nan")
+
+    for index in sorted(latency):
+        values = latency[index]
         print(f"| {index * step:.0f}-{(index + 1) * step:.0f} | {len(values)} | "
               f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
-              f"{percentile(values, 99) * 1000:.1f} |")
+              f"{percentile(values, 99) * 1000:.1f} | {mean(cpu[index]) * 100:.0f} % | "
+              f"{mean(steal[index]) * 100:.0f} % | "
+              f"{percentile(client[index], 95) * 1000:.1f} | "
+              f"{percentile(lone[index], 95) * 1000:.1f} |")
 
 
 def server_side(log: Path) -> None:
