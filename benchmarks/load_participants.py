@@ -382,7 +382,9 @@ class Participant(threading.Thread):
 
 
 def cpu_seconds(match) -> float:
-    """CPU time (user + system) of the live processes whose /proc stat fields match."""
+    """CPU time (user + system) of the live processes whose /proc stat fields match, with
+    that of their children that have exited (PostgreSQL's backends end with their
+    connection; the postmaster, which waits for them, carries their time)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -395,7 +397,7 @@ def cpu_seconds(match) -> float:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         if match(name, int(fields[2])):  # fields[2] is the process group
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
     return total
 
 
