@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 
 
 def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe; never starting with "-", which a command line (e.g.
+    ``manage.py participant_data TOKEN``) would read as an option (1 draw in 64 did)."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def new_condition_key() -> str:

@@ -93,6 +93,14 @@ class ParticipantDataTestCase(ParticipantTestCase):
         # The erased participant's links are dead.
         assert self.alice.client.get(self.alice.url("trial")).status_code == 404
 
+    def test_a_token_that_starts_with_a_dash_is_read_after_double_dash(self) -> None:
+        # Tokens drawn before new_session_token skipped a leading "-" may start with one.
+        session = self.bob.refresh()
+        Session.objects.filter(pk=session.pk).update(token="-" + session.token[1:])
+        out = io.StringIO()
+        call_command("participant_data", "--export", "-", "--", "-" + session.token[1:], stdout=out)
+        assert json.loads(out.getvalue())["sessions"][0]["session"]["prolific_pid"] == "bob-pid"
+
     def test_it_refuses_unclear_requests(self) -> None:
         with pytest.raises(CommandError, match="exactly one"):
             call_command("participant_data", "--delete")

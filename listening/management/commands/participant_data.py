@@ -3,6 +3,7 @@
 manage.py participant_data TOKEN --export data.json          # the session, answers and events
 manage.py participant_data --prolific-pid 5f1c... --export -  # every session of a Prolific id
 manage.py participant_data TOKEN --delete                    # erase it all, for good
+manage.py participant_data --delete -- -TOKEN                # a token that starts with "-"
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ class Command(BaseCommand):
     help = "Export (--export PATH) or delete (--delete) all data of one participant."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("token", nargs="?", help="The participant's session token.")
+        parser.add_argument(
+            "token",
+            nargs="?",
+            help="The participant's session token (after -- if it starts with -, as some "
+            "tokens made before 2026-11-28 do).",
+        )
         parser.add_argument("--prolific-pid", help="Every session of this Prolific participant.")
         action = parser.add_mutually_exclusive_group(required=True)
         action.add_argument("--export", metavar="PATH", help="Write JSON to PATH (- for stdout).")
