@@ -14,7 +14,12 @@ tenth save is deliberately sent again with the same key, half of them at the sam
 on a second connection (a timeout retry racing the first request), and some of the
 retries carry a different score (which must change nothing).
 
-Afterwards it reports throughput and p50/p95/p99 latency per request type and verifies
+Before the crowd arrives, one participant saves ratings back to back on the idle server:
+the floor of the same run, against which the latency under load is given as a ratio
+(this machine's speed drifts by half over tens of minutes, so absolute times of runs
+made at different moments do not compare). Afterwards it reports throughput and
+p50/p95/p99 latency per request type, the time inside gunicorn, the latency per
+10-second window beside the machine's CPU, and verifies
 in the database that every acknowledged save is stored exactly once: each Rating row
 holds the last acknowledged score of its (trial, condition, attribute), its ``changes``
 count equals the number of distinct acknowledged keys, no rating exists that was never
@@ -241,6 +246,8 @@ class Participant(threading.Thread):
         #: Every rating save in send order: (key, target, score, status, response, retry_of).
         self.saves: list[dict[str, Any]] = []
         self.failed = ""
+        #: Seconds between saves, and whether every tenth is sent again (see the module doc).
+        self.pace, self.retries = 1.0, True
 
     def run(self) -> None:
         browser = Browser(self.port, self.stats)
@@ -339,14 +346,14 @@ class Participant(threading.Thread):
         next_at = time.monotonic()
         while time.monotonic() < until:
             time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += 1.0
+            next_at += self.pace
             second += 1
             target = (self.rng.choice(conditions), self.rng.choice(attrs))
             score = self.rng.randint(0, 100)
             key = str(uuid.uuid4())
             body = {"trial": self.trial_id, "type": "rating", "condition": target[0],
                     "attribute": target[1], "score": score}
-            retry = second % 10 == (self.number % 10)
+            retry = self.retries and second % 10 == (self.number % 10)
             if retry and self.number % 2:
                 # A timeout retry racing the first request: the same key on a second connection.
                 other = Browser(self.port, self.stats)
@@ -412,6 +419,19 @@ def cpu_split(gunicorn_pgid: int) -> dict[str, float]:
 
 
 
+
+
+def isolated_saves(port: int, landing: str, seconds: float = 3.0) -> list[float]:
+    """The floor, measured in the same run on the idle server: one participant saving
+    ratings back to back through gunicorn (the same requests, nobody else about)."""
+    stats = Stats()
+    alone = Participant(-1, port, landing, stats, 0.0, time.monotonic() + 600, seconds,
+                        threading.Lock(), 1)
+    alone.pace, alone.retries = 0.0, False
+    alone.run()
+    if alone.failed:
+        raise RuntimeError(f"the isolated participant failed: {alone.failed}")
+    return stats.latency["rating save"]
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -561,6 +581,7 @@ def main() -> int:
         assert live.server is not None
         gunicorn = live.server
 
+        floor = isolated_saves(port, landing)
         stats = Stats()
         db_lock = threading.Lock()
         begin = time.monotonic() + 0.5
@@ -585,6 +606,12 @@ def main() -> int:
         lone_lag = probes.finish()
 
         report(args, backend, stats, people, wall, hung)
+        saves = stats.latency.get("rating save", [])
+        print(f"\nfloor, same run: one participant alone saving back to back through gunicorn, "
+              f"{len(floor)} saves: p50 {percentile(floor, 50) * 1000:.1f} ms, p95 "
+              f"{percentile(floor, 95) * 1000:.1f} ms; under load the p50 is "
+              f"{percentile(saves, 50) / percentile(floor, 50):.1f}x and the p95 "
+              f"{percentile(saves, 95) / percentile(floor, 50):.1f}x the floor's p50")
         server_side(folder / "access.log")
         over_time(stats.saves, wall_started, probes, lone_lag)
         cores = os.cpu_count() or 1
