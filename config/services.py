@@ -41,7 +41,7 @@ def cache_from_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme == "db":
         table = (parts.netloc + parts.path).strip("/") or "listening_cache"
-        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}
+        return {"BACKEND": "config.database_cache.DatabaseCache", "LOCATION": table}
     if parts.scheme in ("redis", "rediss", "unix"):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     if parts.scheme == "locmem":

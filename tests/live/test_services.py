@@ -6,7 +6,9 @@
 - ``TASKS_BACKEND=rq``: the objective metrics queued by the demo study go through a
   real Redis server (Debian's redis-server, on a unix socket) and are computed by
   ``manage.py rqworker``.
-- ``CACHE_URL``: the rate limits are shared between processes (two gunicorn workers).
+- ``CACHE_URL``: the rate limits are shared between processes (two gunicorn workers),
+  and parallel requests from one address are each counted (the database cache's
+  increment is atomic).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,4 +176,37 @@ def test_rate_limits_are_shared_by_every_worker_process(tmp_path: Path) -> None:
         live.start_server(workers=2, threads=1)
         assert start_sessions(4) == [302, 302, 429, 429]
     finally:
+        live.close()
+
+
+def test_parallel_session_starts_from_one_address_are_each_counted(tmp_path: Path) -> None:
+    """40 session starts at the same moment from one address, limit 10: exactly 10 get a
+    session. (Django's own database cache reads and writes the count in two statements,
+    so parallel requests could each read the same count and all pass.)"""
+    live = Deployment(tmp_path, postgres=SUITE_ON_POSTGRES, LISTENING_SESSION_STARTS_PER_HOUR="10")
+    people: list[HttpParticipant] = []
+    try:
+        live.prepare(screening=False)
+        live.start_server(workers=4, threads=4)
+        people = [HttpParticipant(live.port, live.landing) for _ in range(40)]
+        forms = [form_of(p.browser.get(live.landing).body) for p in people]  # GETs count nothing
+        ready, statuses = threading.Barrier(len(people)), [0] * len(people)
+
+        def start(i: int) -> None:
+            ready.wait(30)
+            statuses[i] = people[i].browser.post_form(live.landing, forms[i]).status
+
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(len(people))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(statuses) == [302] * 10 + [429] * 30
+        sessions = live.query(
+            "from listening.models import Session\nresult = Session.objects.count()"
+        )
+        assert sessions == 10
+    finally:
+        for person in people:
+            person.close()
         live.close()
