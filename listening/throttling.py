@@ -115,8 +115,11 @@ class LoginThrottle:
         return f"listening:login-failures-address:{digest}"
 
     def _recent(self, key: str) -> list[float]:
+        return self._within_window(cache.get(key))
+
+    def _within_window(self, failures: list[float] | None) -> list[float]:
         now = self.clock()
-        return [t for t in cache.get(key, []) if now - t < self.window]
+        return [t for t in failures or [] if now - t < self.window]
 
     def _wait(self, key: str, limit: int) -> float:
         failures = self._recent(key)
@@ -125,8 +128,15 @@ class LoginThrottle:
         return max(0.0, failures[-limit] + self.window - self.clock())
 
     def _count(self, key: str, limit: int) -> None:
-        failures = [*self._recent(key), self.clock()][-limit:]
-        cache.set(key, failures, timeout=math.ceil(self.window))
+        def add(failures: list[float] | None) -> list[float]:
+            return [*self._within_window(failures), self.clock()][-limit:]
+
+        timeout = math.ceil(self.window)
+        update = getattr(cache, "update", None)  # atomic on the database cache (the default)
+        if update is not None:
+            update(key, add, timeout=timeout)
+        else:  # Redis, memory, files: parallel failures may overwrite each other
+            cache.set(key, add(cache.get(key)), timeout=timeout)
 
     def wait(self, username: str, address: str) -> float:
         """Seconds until this username may try again from this address (0 when allowed)."""

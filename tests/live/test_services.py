@@ -7,7 +7,7 @@
   real Redis server (Debian's redis-server, on a unix socket) and are computed by
   ``manage.py rqworker``.
 - ``CACHE_URL``: the rate limits are shared between processes (two gunicorn workers),
-  and parallel requests from one address are each counted (the database cache's
+  and parallel session starts from one address are each counted (the database cache's
   increment is atomic).
 """
 
