@@ -188,17 +188,28 @@ def check_not_duplicate(study: Study, info: OriginalInfo) -> None:
 
 def store_original(stimulus: Stimulus, path: str | os.PathLike[str], info: OriginalInfo) -> None:
     """Store an inspected upload unchanged and save the row; leave no file behind on failure."""
+    copy_original(stimulus, path, info)
+    try:
+        with transaction.atomic():
+            save_original_row(stimulus)
+    except Exception:
+        stimulus.original.delete(save=False)
+        raise
+
+
+def copy_original(stimulus: Stimulus, path: str | os.PathLike[str], info: OriginalInfo) -> None:
+    """Copy an inspected upload, unchanged, into storage for ``stimulus`` (no database work:
+    copying large files inside a transaction would hold every writer up, on SQLite all)."""
     info.apply_to(stimulus)
     stimulus.status = Stimulus.Status.PENDING
     with open(path, "rb") as f:
         stimulus.original.save(info.filename, File(f), save=False)
-    try:
-        with transaction.atomic():
-            stimulus.full_clean(exclude=["original", "prepared"])
-            stimulus.save()
-    except Exception:
-        stimulus.original.delete(save=False)
-        raise
+
+
+def save_original_row(stimulus: Stimulus) -> None:
+    """Validate and save the row of a stimulus whose original :func:`copy_original` stored."""
+    stimulus.full_clean(exclude=["original", "prepared"])
+    stimulus.save()
 
 
 # -- The pipeline -----------------------------------------------------------------------------

@@ -7,10 +7,12 @@ import io
 import shutil
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import override_settings
 
 from listening.models import Stimulus, Study
@@ -104,6 +106,42 @@ class ImportStudyTestCase(BaseTestCase):
         for line in expected:
             assert line in message
         assert "nothing was imported" in message
+        self.assert_nothing_imported()
+
+    def test_it_copies_the_files_before_it_opens_a_transaction(self) -> None:
+        # Copying inside a transaction would hold up every writer (on SQLite, every
+        # participant's answer) for as long as the copying takes.
+        field = Stimulus._meta.get_field("original")
+        storage, depth, seen = field.storage, len(connection.atomic_blocks), []
+        original_save = storage.save
+
+        def save(name: str, content: object, **kwargs: object) -> str:
+            seen.append(len(connection.atomic_blocks) - depth)
+            return original_save(name, content, **kwargs)
+
+        with mock.patch.object(storage, "save", save):
+            self.run_import(self.rows)
+        assert seen == [0] * len(self.rows)
+        assert Stimulus.objects.count() == len(self.rows)
+        assert len(self.stored_files("originals")) == len(self.rows)
+
+    def test_a_failure_while_writing_the_rows_removes_the_copied_files(self) -> None:
+        from listening.management.commands import import_study
+
+        calls, real = [], import_study.save_original_row
+
+        def failing(stimulus: Stimulus) -> None:
+            calls.append(stimulus)
+            if len(calls) == 4:
+                raise RuntimeError("the database went away")
+            real(stimulus)
+
+        with (
+            mock.patch.object(import_study, "save_original_row", failing),
+            pytest.raises(RuntimeError, match="went away"),
+        ):
+            self.run_import(self.rows)
+        assert len(calls) == 4
         self.assert_nothing_imported()
 
     @override_settings(AUDIO_UPLOAD_MAX_BYTES=100_000)

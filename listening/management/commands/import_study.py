@@ -22,7 +22,13 @@ from tqdm import tqdm
 
 from listening.models import Stimulus, Study, Track
 from listening.paradigms import PARADIGMS
-from listening.preparation import OriginalInfo, inspect_original, prepare_track, store_original
+from listening.preparation import (
+    OriginalInfo,
+    copy_original,
+    inspect_original,
+    prepare_track,
+    save_original_row,
+)
 from listening.tasks import enqueue_preparation, measure_track_task
 
 COLUMNS = ("track", "genre", "file", "role", "system", "provider")
@@ -230,30 +236,38 @@ class Command(BaseCommand):
         return problems
 
     def _import(self, study: Study, rows: list[Row], quiet: bool) -> None:
-        stored: list[Stimulus] = []
+        """Copy every original first, then write all rows in one short transaction.
+
+        The copying (minutes for a large study) runs outside any transaction: inside one
+        it would hold up every writer, and on SQLite every participant's answer, until
+        it ended. If anything fails, the rows roll back and the copied files are removed.
+        """
+        copied: list[tuple[Row, Stimulus]] = []
         try:
+            for row in tqdm(rows, desc="Copying", unit="file", disable=quiet):
+                if row.path is None or row.info is None:  # checked above; never happens
+                    raise CommandError(f"row {row.number} was not checked")
+                stimulus = Stimulus(
+                    role=row.role,
+                    system=row.system if row.role == "master" else Stimulus.System.NONE,
+                    provider=row.provider,
+                )
+                copy_original(stimulus, row.path, row.info)
+                copied.append((row, stimulus))
             with transaction.atomic():
                 study.save()
                 tracks: dict[str, Track] = {}
-                for row in tqdm(rows, desc="Importing", unit="file", disable=quiet):
+                for row, stimulus in copied:
                     track = tracks.get(row.track)
                     if track is None:
                         track = Track.objects.create(
                             study=study, title=row.track, genre=row.genre, position=len(tracks)
                         )
                         tracks[row.track] = track
-                    stimulus = Stimulus(
-                        track=track,
-                        role=row.role,
-                        system=row.system if row.role == "master" else Stimulus.System.NONE,
-                        provider=row.provider,
-                    )
-                    if row.path is None or row.info is None:  # checked above; never happens
-                        raise CommandError(f"row {row.number} was not checked")
-                    store_original(stimulus, row.path, row.info)
-                    stored.append(stimulus)
+                    stimulus.track = track
+                    save_original_row(stimulus)
         except BaseException:
-            for stimulus in stored:  # the rows rolled back; remove their files too
+            for _, stimulus in copied:  # the rows rolled back; remove their files too
                 stimulus.original.delete(save=False)
             raise
 
