@@ -14,6 +14,7 @@ more.
 import os
 from importlib import import_module
 
+from django.core.cache import caches
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
@@ -26,6 +27,7 @@ PARTICIPANT_IMPORTS = ("analysis.screening", "analysis.io", "listening.screening
 
 def warm() -> None:
     get_resolver().url_patterns  # noqa: B018 - imports the URL configuration and its views
+    caches["default"]  # imports the cache backend (the rate limits' store)
     for name in PARTICIPANT_IMPORTS:
         import_module(name)
 
