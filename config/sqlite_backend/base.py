@@ -8,9 +8,11 @@ with it: in the 200-participant load run, rating saves took 0.5 s at the 95th
 percentile on SQLite against 70 ms on PostgreSQL on the same machine.
 
 Here every write transaction Django begins (``atomic()``, begun IMMEDIATE or EXCLUSIVE)
-first takes an exclusive ``flock`` on ``<database file>.lock``, blocking in the calling
-thread: the kernel hands the lock to the next writer the moment the holder commits or
-rolls back. The lock goes with the file descriptor, so a process that dies releases it.
+takes an exclusive ``flock`` on ``<database file>.lock`` before its BEGIN, blocking in
+the calling thread; BEGIN and the lock wait for the transaction's first statement, so
+that statement's compilation by the ORM happens before the others are held up. The
+kernel hands the lock to the next writer the moment the holder commits or rolls back.
+The lock goes with the file descriptor, so a process that dies releases it.
 A single writing statement outside ``atomic()`` (``save()``, ``update()``, ``create()``
 in autocommit mode) takes the same lock for the statement: left to SQLite's busy
 handler, it would sleep while writers that queue on the lock take turns, and lose to
@@ -50,12 +52,14 @@ class LockingCursor(base.SQLiteCursorWrapper):
     database: DatabaseWrapper
 
     def execute(self, query: str, params: Any = None) -> Any:
+        self.database.begin_if_pending()
         if not self.database.needs_statement_lock(query):
             return super().execute(query, params)
         with self.database.statement_lock():
             return super().execute(query, params)
 
     def executemany(self, query: str, param_list: Any) -> Any:
+        self.database.begin_if_pending()
         if not self.database.needs_statement_lock(query):
             return super().executemany(query, param_list)
         with self.database.statement_lock():
@@ -67,6 +71,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._lock_fd: int | None = None
         self._lock_held = False
+        self._begin_pending = False
 
     def write_lock_path(self) -> str | None:
         """The lock file next to the database (None for an in-memory database)."""
@@ -121,26 +126,48 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._lock_held = True
 
     def _start_transaction_under_autocommit(self) -> None:
+        if self._takes_write_lock():
+            # BEGIN and the lock wait for the transaction's first statement, so that
+            # statement's compilation (the ORM's, most of a short query's cost) and any
+            # work before it happen before the lock is taken, not while others wait.
+            self._begin_pending = True
+            return
+        super()._start_transaction_under_autocommit()  # type: ignore[misc]
+
+    def begin_if_pending(self) -> None:
+        """Take the lock and BEGIN the write transaction opened without a statement yet."""
+        if not self._begin_pending:
+            return
+        self._begin_pending = False
         self._acquire_write_lock()
         try:
-            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            base.DatabaseWrapper._start_transaction_under_autocommit(self)  # type: ignore[attr-defined]
         except BaseException:
             self._release_write_lock()
             raise
 
+    def _takes_write_lock(self) -> bool:
+        return (
+            getattr(self, "transaction_mode", None) in WRITE_MODES
+            and self.write_lock_path() is not None
+        )
+
     def _commit(self) -> Any:
+        self._begin_pending = False  # nothing ran: there is no transaction to commit
         try:
             return super()._commit()  # type: ignore[misc]
         finally:
             self._release_write_lock()
 
     def _rollback(self) -> Any:
+        self._begin_pending = False
         try:
             return super()._rollback()  # type: ignore[misc]
         finally:
             self._release_write_lock()
 
     def close(self) -> None:
+        self._begin_pending = False
         try:
             super().close()
         finally:

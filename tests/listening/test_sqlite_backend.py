@@ -1,9 +1,10 @@
 """The SQLite backend: write transactions hold an exclusive flock on "<database>.lock".
 
 Checked from outside, the way another process sees it: while a write transaction is
-open, a non-blocking flock on the lock file fails; after commit, rollback, a failed
-BEGIN or the connection's close it succeeds; read-only (DEFERRED) transactions and
-in-memory databases never take it; a process that dies holding it releases it; a
+open (from its first statement: BEGIN waits for it), a non-blocking flock on the lock
+file fails; before that statement, and after commit, rollback, a failed BEGIN or the
+connection's close, it succeeds; an empty transaction, read-only (DEFERRED)
+transactions and in-memory databases never take it; a process that dies holding it releases it; a
 second writer waits for the first one's commit instead of failing; and a single
 writing statement outside a transaction waits for the lock too, while a single read
 does not.
@@ -89,14 +90,20 @@ def database(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_write_transaction_holds_the_lock_until_commit(database: Path) -> None:
+def test_a_write_transaction_holds_the_lock_from_its_first_statement_until_commit(
+    database: Path,
+) -> None:
     connection = wrapper(database)
     connection.ensure_connection()
     assert not locked_elsewhere(database)
     begin(connection)
+    assert not connection.holds_write_lock  # BEGIN waits for the first statement
+    assert not locked_elsewhere(database)
+    connection.cursor().execute("INSERT INTO answer (writer) VALUES ('a')")
     assert connection.holds_write_lock
     assert locked_elsewhere(database)
-    connection.cursor().execute("INSERT INTO answer (writer) VALUES ('a')")
+    connection.cursor().execute("SELECT count(*) FROM answer")
+    assert locked_elsewhere(database)
     end(connection)
     assert not connection.holds_write_lock
     assert not locked_elsewhere(database)
@@ -106,10 +113,13 @@ def test_a_write_transaction_holds_the_lock_until_commit(database: Path) -> None
 def test_rollback_and_close_release_the_lock(database: Path) -> None:
     connection = wrapper(database)
     begin(connection)
+    connection.cursor().execute("INSERT INTO answer (writer) VALUES ('rolled back')")
     assert locked_elsewhere(database)
     end(connection, commit=False)
     assert not locked_elsewhere(database)
+    assert connection.cursor().execute("SELECT count(*) FROM answer").fetchone() == (0,)
     begin(connection)
+    connection.cursor().execute("SELECT count(*) FROM answer")
     assert locked_elsewhere(database)
     connection.close()  # e.g. a request that died in the middle of a transaction
     assert not locked_elsewhere(database)
@@ -119,10 +129,25 @@ def test_a_failed_begin_releases_the_lock(database: Path) -> None:
     connection = wrapper(database)
     connection.ensure_connection()
     connection.connection.execute("BEGIN")  # so Django's BEGIN fails after taking the lock
+    begin(connection)
     with pytest.raises(Exception, match="within a transaction"):
-        begin(connection)
+        connection.cursor().execute("SELECT 1")  # the first statement sends BEGIN
     assert not connection.holds_write_lock
     assert not locked_elsewhere(database)
+    connection.close()
+
+
+def test_an_empty_transaction_never_takes_it(database: Path) -> None:
+    connection = wrapper(database)
+    for commit in (True, False):
+        begin(connection)
+        end(connection, commit=commit)  # no statement: nothing to BEGIN, commit or roll back
+        assert not connection.holds_write_lock
+        assert not locked_elsewhere(database)
+    begin(connection)
+    connection.cursor().execute("INSERT INTO answer (writer) VALUES ('after')")
+    end(connection)
+    assert connection.cursor().execute("SELECT writer FROM answer").fetchall() == [("after",)]
     connection.close()
 
 
@@ -150,9 +175,10 @@ def test_a_second_writer_waits_for_the_first_and_then_succeeds(database: Path) -
         second = wrapper(database)
         second.ensure_connection()
         waiting.set()
-        begin(second)  # blocks on the lock until the first commits
-        order.append("second began")
+        begin(second)
+        # The first statement takes the lock (and BEGINs): it waits for the first's commit.
         second.cursor().execute("INSERT INTO answer (writer) VALUES ('second')")
+        order.append("second wrote")
         end(second)
         second.close()
 
@@ -165,7 +191,7 @@ def test_a_second_writer_waits_for_the_first_and_then_succeeds(database: Path) -
     order.append("first commits")
     end(first)
     thread.join(20)
-    assert order == ["first commits", "second began"]
+    assert order == ["first commits", "second wrote"]
     rows = first.cursor().execute("SELECT writer FROM answer ORDER BY id").fetchall()
     assert rows == [("first",), ("second",)]
     first.close()
@@ -176,7 +202,7 @@ def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> Non
         "import os, sys, time\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from tests.listening.test_sqlite_backend import wrapper, begin\n"
-        "c = wrapper(sys.argv[2]); begin(c)\n"
+        "c = wrapper(sys.argv[2]); begin(c); c.cursor().execute('SELECT 1')\n"
         "print('holding', flush=True); time.sleep(60)\n"
     )
     holder = subprocess.Popen(
