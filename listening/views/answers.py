@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
@@ -30,12 +31,16 @@ def _handle(
         with transaction.atomic():
             # One query finds and locks the session's row (only that row: locking the
             # joined study row too would queue every participant of the study behind one lock).
+            sessions = Session.objects.select_for_update(of=("self",)).select_related("study")
+            if key:
+                # A replay is spotted in the same query (compiled before SQLite's writers'
+                # lock is taken, see config/sqlite_backend). On PostgreSQL a duplicate that
+                # waited for this row's lock may miss a key committed meanwhile; its own
+                # insert of the key then fails and the stored answer is returned below.
+                stored_key = IdempotencyKey.objects.filter(session=OuterRef("pk"), key=key)
+                sessions = sessions.annotate(replayed=Subquery(stored_key.values("pk")[:1]))
             try:
-                session: Session | None = (
-                    Session.objects.select_for_update(of=("self",))
-                    .select_related("study")
-                    .get(token=token)
-                )
+                session: Session | None = sessions.get(token=token)
             except Session.DoesNotExist:
                 session = None
             refusal = json_refusal(session)
@@ -51,12 +56,10 @@ def _handle(
                 return json_error("The request body is not valid JSON.", 400)
             if len(key) > 64:
                 return json_error("The Idempotency-Key header is longer than 64 characters.", 400)
-            if key:
-                try:
-                    stored = IdempotencyKey.objects.get(session=session, key=key)
-                    return JsonResponse(stored.response, status=stored.status_code)
-                except IdempotencyKey.DoesNotExist:
-                    pass
+            replayed = getattr(session, "replayed", None)  # the annotation above
+            if replayed is not None:
+                stored = IdempotencyKey.objects.get(pk=replayed)
+                return JsonResponse(stored.response, status=stored.status_code)
             try:
                 with transaction.atomic():  # a refused request leaves nothing behind
                     payload, status = act(session, body), 200
