@@ -84,11 +84,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return self._lock_held
 
     def _acquire_write_lock(self) -> None:
-        if self._lock_held or getattr(self, "transaction_mode", None) not in WRITE_MODES:
-            return
-        if self.write_lock_path() is None:
-            return
-        self._take_lock()
+        if not self._lock_held and self._takes_write_lock():
+            self._take_lock()
 
     def _release_write_lock(self) -> None:
         if self._lock_held and self._lock_fd is not None:
