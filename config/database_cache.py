@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import base64
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,15 +26,19 @@ from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils.timezone import now
 
+#: What a locked read found: whether a row holds the key (live or expired), and the live value.
+Found = tuple[bool, Any]
+MISSING = object()
+
 
 class DatabaseCache(DjangoDatabaseCache):
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
         """Add ``delta`` in place (the expiry stays); ValueError for a missing key, as Django."""
         cache_key = self.make_and_validate_key(key, version=version)
-        with self._locked(cache_key) as (cursor, row, table):
-            if row is None:
+        with self._locked(cache_key) as (cursor, table, (_, current)):
+            if current is MISSING:
                 raise ValueError(f"Key '{key}' not found")
-            value = row[0] + delta
+            value = current + delta
             cursor.execute(
                 f"UPDATE {table.name} SET {table.value} = %s WHERE {table.key} = %s",
                 [self._encode(value), cache_key],
@@ -52,19 +57,19 @@ class DatabaseCache(DjangoDatabaseCache):
         expires = self._expiry(timeout)
         for attempt in range(2):
             try:
-                with self._locked(cache_key) as (cursor, row, table):
-                    value = function(None if row is None else row[0])
-                    if row is None and not row_exists(cursor, table, cache_key):
-                        cursor.execute(
-                            f"INSERT INTO {table.name} "
-                            f"({table.key}, {table.value}, {table.expires}) VALUES (%s, %s, %s)",
-                            [cache_key, self._encode(value), expires],
-                        )
-                    else:
+                with self._locked(cache_key) as (cursor, table, (exists, current)):
+                    value = function(None if current is MISSING else current)
+                    if exists:  # live or expired: the row is there to update
                         cursor.execute(
                             f"UPDATE {table.name} SET {table.value} = %s, {table.expires} = %s "
                             f"WHERE {table.key} = %s",
                             [self._encode(value), expires, cache_key],
+                        )
+                    else:
+                        cursor.execute(
+                            f"INSERT INTO {table.name} "
+                            f"({table.key}, {table.value}, {table.expires}) VALUES (%s, %s, %s)",
+                            [cache_key, self._encode(value), expires],
                         )
                 return value
             except IntegrityError:  # another request inserted the key first: lock it, again
@@ -74,8 +79,26 @@ class DatabaseCache(DjangoDatabaseCache):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _locked(self, cache_key: str) -> _LockedRow:
-        return _LockedRow(self, cache_key)
+    @contextmanager
+    def _locked(self, cache_key: str) -> Iterator[tuple[Any, _Table, Found]]:
+        """A transaction in which the key's row (if any) is locked; yields the cursor, the
+        quoted table and what was found (MISSING as the value when missing or expired)."""
+        db = router.db_for_write(self.cache_model_class)
+        connection = connections[db]
+        table = _Table(connection, self._table)  # type: ignore[attr-defined]  # Django's
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        with transaction.atomic(using=db), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {table.value}, {table.expires} FROM {table.name} "
+                f"WHERE {table.key} = %s{lock}",
+                [cache_key],
+            )
+            row = cursor.fetchone()
+            current: Any = MISSING
+            if row is not None and _as_datetime(connection, row[1]) >= now():
+                stored = connection.ops.process_clob(row[0])
+                current = pickle.loads(base64.b64decode(stored.encode()))
+            yield cursor, table, (row is not None, current)
 
     def _encode(self, value: Any) -> str:
         return base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
@@ -96,50 +119,6 @@ class _Table:
         quote = connection.ops.quote_name
         self.name, self.key = quote(name), quote("cache_key")
         self.value, self.expires = quote("value"), quote("expires")
-
-
-def row_exists(cursor: Any, table: _Table, cache_key: str) -> bool:
-    """Whether an (expired) row holds the key, so a write must update it, not insert."""
-    cursor.execute(f"SELECT 1 FROM {table.name} WHERE {table.key} = %s", [cache_key])
-    return cursor.fetchone() is not None
-
-
-class _LockedRow:
-    """A transaction in which the key's row (if any) is locked; yields (cursor, the live
-    row as (value, expires) or None when missing or expired, the quoted table)."""
-
-    def __init__(self, cache: DatabaseCache, cache_key: str) -> None:
-        self.cache, self.cache_key = cache, cache_key
-        self.db = router.db_for_write(cache.cache_model_class)
-        self.atomic = transaction.atomic(using=self.db)
-
-    def __enter__(self) -> tuple[Any, tuple[Any, Any] | None, _Table]:
-        connection = connections[self.db]
-        table = _Table(connection, self.cache._table)  # type: ignore[attr-defined]  # Django's
-        self.atomic.__enter__()
-        try:
-            self.cursor = connection.cursor()
-            lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-            self.cursor.execute(
-                f"SELECT {table.value}, {table.expires} FROM {table.name} "
-                f"WHERE {table.key} = %s{lock}",
-                [self.cache_key],
-            )
-            found = self.cursor.fetchone()
-        except BaseException as error:
-            self.atomic.__exit__(type(error), error, error.__traceback__)
-            raise
-        row = None
-        if found is not None and _as_datetime(connection, found[1]) >= now():
-            stored = connection.ops.process_clob(found[0])
-            row = (pickle.loads(base64.b64decode(stored.encode())), found[1])
-        return self.cursor, row, table
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self.cursor.close()
-        finally:
-            self.atomic.__exit__(*exc)
 
 
 def _as_datetime(connection: Any, value: Any) -> Any:
