@@ -119,10 +119,13 @@ class BlindingMixin:
         secrets = [s for s in secrets if s]
         assert len(p.received) > 30
         for path, text in p.received:
-            for secret in secrets:
-                assert secret.lower() not in text.lower(), (secret, path)
             # Tokens (keys, CSRF) are random; type="hidden" is the CSRF input's HTML.
             words = TOKENS.sub(" ", text).lower().replace('type="hidden"', "")
+            for secret in secrets:
+                # A short secret (the genre "rock") turns up by chance inside a random
+                # token about once in a hundred runs: look for those outside the tokens.
+                haystack = text.lower() if len(secret) >= 12 else words
+                assert secret.lower() not in haystack, (secret, path)
             for word in FORBIDDEN:
                 assert not re.search(rf"(?<![a-z0-9_-]){re.escape(word)}(?![a-z0-9_-])", words), (
                     word,
