@@ -61,6 +61,29 @@ class StudyQuerySet(models.QuerySet["Study"]):
         return self.filter(status=Study.Status.OPEN)
 
 
+def attribute_items(attributes: Any) -> list[dict[str, str]]:
+    """A study's rated attributes as participant pages name them: a slug id and a label."""
+    from django.utils.text import slugify
+
+    items = []
+    for name in attributes or []:
+        text = str(name)
+        items.append({"id": slugify(text) or "attribute", "label": text[:1].upper() + text[1:]})
+    return items
+
+
+def attribute_name(attributes: Any, attribute_id: str) -> str | None:
+    """The stored name of the attribute that participant pages call ``attribute_id``, if any.
+
+    A study without attributes rates one, called "overall".
+    """
+    if not attributes:
+        return "overall" if attribute_id == "overall" else None
+    items = attribute_items(attributes)
+    names = {item["id"]: name for item, name in zip(items, attributes or [], strict=True)}
+    return names.get(attribute_id)
+
+
 class Study(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -195,19 +218,11 @@ class Study(models.Model):
 
     def attribute_items(self) -> list[dict[str, str]]:
         """The rated attributes as the participant pages name them: a slug id and a label."""
-        from django.utils.text import slugify
-
-        items = []
-        for name in self.attributes or []:
-            text = str(name)
-            items.append({"id": slugify(text) or "attribute", "label": text[:1].upper() + text[1:]})
-        return items
+        return attribute_items(self.attributes)
 
     def attribute_name(self, attribute_id: str) -> str | None:
         """Return the study's attribute called ``attribute_id`` on participant pages, if any."""
-        items = self.attribute_items()
-        names = {item["id"]: name for item, name in zip(items, self.attributes, strict=True)}
-        return names.get(attribute_id)
+        return attribute_name(self.attributes, attribute_id)
 
     def screening_config(self) -> dict[str, Any]:
         """The headphone screening, normalised: tests, trials per test, pass marks, attempts.

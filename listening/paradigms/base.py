@@ -217,8 +217,6 @@ class Paradigm:
 
     def attribute_name(self, study: Study, attribute_id: Any) -> str:
         if isinstance(attribute_id, str):
-            if not study.attributes and attribute_id == "overall":
-                return "overall"
             name = study.attribute_name(attribute_id)
             if name is not None:
                 return name

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import F
+from django.utils import timezone
 
 from listening.paradigms.base import AnswerError, Paradigm, ready_stimuli
 
@@ -169,7 +170,7 @@ class Mushra(Paradigm):
             raise AnswerError(f"score={score!r} must be a whole number from 0 to 100")
         updated = Rating.objects.filter(
             trial=trial, condition=condition, attribute=attribute
-        ).update(score=score, changes=F("changes") + 1)
+        ).update(score=score, changes=F("changes") + 1, updated_at=timezone.now())
         if not updated:
             Rating.objects.create(
                 trial=trial, condition=condition, attribute=attribute, score=score
