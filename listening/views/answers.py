@@ -3,6 +3,8 @@
 A request with an ``Idempotency-Key`` already seen for this session gets the stored
 response and changes nothing. Every request runs in one transaction with the
 session's row locked, so two tabs of a session cannot interleave their changes.
+A plain rating save, the request sent most, first tries ``listening.rating_autosave``:
+the same checks and rows in three statements; whatever it declines comes here.
 """
 
 from __future__ import annotations
