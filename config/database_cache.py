@@ -7,8 +7,8 @@ failure times: a burst of parallel requests from one address could pass either l
 many times over. Here the read and the write happen in one transaction with the row
 locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's immediate transactions already
 admit one writer at a time), so every increment and every failure counts. Redis
-(``CACHE_URL=redis://...``) increments atomically by itself; it has no ``update()``, so
-there the login throttle's list stays a plain get and set.
+(``CACHE_URL=redis://...``) increments atomically by itself; config.redis_cache gives it
+the same ``update()``.
 """
 
 from __future__ import annotations

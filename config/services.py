@@ -43,7 +43,7 @@ def cache_from_url(url: str) -> dict[str, Any]:
         table = (parts.netloc + parts.path).strip("/") or "listening_cache"
         return {"BACKEND": "config.database_cache.DatabaseCache", "LOCATION": table}
     if parts.scheme in ("redis", "rediss", "unix"):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        return {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": url}
     if parts.scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if parts.scheme == "file" and parts.path:

@@ -132,10 +132,10 @@ class LoginThrottle:
             return [*self._within_window(failures), self.clock()][-limit:]
 
         timeout = math.ceil(self.window)
-        update = getattr(cache, "update", None)  # atomic on the database cache (the default)
+        update = getattr(cache, "update", None)  # atomic: config.database_cache, .redis_cache
         if update is not None:
             update(key, add, timeout=timeout)
-        else:  # Redis, memory, files: parallel failures may overwrite each other
+        else:  # one process's memory, files: parallel failures may overwrite each other
             cache.set(key, add(cache.get(key)), timeout=timeout)
 
     def wait(self, username: str, address: str) -> float:

@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +25,6 @@ from tests.live.deployment import HOST, REPO, SUITE_ON_POSTGRES, Deployment, fre
 from tests.live.participant_http import HttpParticipant, form_of
 
 pytestmark = pytest.mark.slow
-REDIS = shutil.which("redis-server")
 
 
 @pytest.fixture
@@ -100,26 +97,6 @@ def test_media_on_s3_compatible_storage(tmp_path: Path, s3: dict[str, str]) -> N
         person.close()
     finally:
         live.close()
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (make test installs it)")
-    socket_path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [REDIS, "--port", "0", "--unixsocket", str(socket_path), "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while not socket_path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"unix://{socket_path}?db=0"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_background_tasks_through_redis_and_an_rq_worker(tmp_path: Path, redis_url: str) -> None:
