@@ -4,17 +4,33 @@ The clips are generated per session from a recorded seed (analysis.screening) an
 served by opaque keys through ``/a/<key>``, like the trial audio. Which interval is
 correct stays in the session's ``screening`` record on the server; the page only
 ever sends back the interval the participant chose, and it is scored here.
+
+A block of clips is generated once per deployment, not once per process: the first
+process that needs it generates it (the others on its machine wait for it rather than
+generate it too) and keeps the FLAC files and the correct answers in media storage,
+where every process and server finds them. Each process then holds the blocks it serves
+in memory. Generating them per process cost the load run's four workers 30-40 CPU-s
+while 200 participants arrived (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import os
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
 
 if TYPE_CHECKING:
@@ -31,6 +47,9 @@ CALIBRATION_SECONDS = 10.0
 #: clips for every participant; each session still gets its own keys and its own order of
 #: the trials, so participants who compare notes ("sound 3 was part 2") learn nothing.
 SEED_POOL = 8
+#: The folder of media storage that keeps generated blocks (bump the version when the
+#: clips' generation changes, so that older blocks are no longer used).
+STORE = "screening-blocks/v1"
 
 
 def _key() -> str:
@@ -52,12 +71,79 @@ def _encode(blocks: list[Any], rate: int) -> tuple[bytes, ...]:
         return tuple(p.read_bytes() for p in paths)
 
 
+@dataclass(frozen=True)
+class Block:
+    """One seed's screening trials: each trial's clip (FLAC) and its correct interval."""
+
+    clips: tuple[bytes, ...]
+    correct: tuple[int, ...]
+
+
 @lru_cache(maxsize=2 * SEED_POOL * 4)  # both tests, a few studies per process
-def _block(kind: str, n: int, seed: int, rate: int, target: float) -> tuple[bytes, ...]:
+def _block(kind: str, n: int, seed: int, rate: int, target: float) -> Block:
+    """The block of this seed: from media storage, or generated (once per machine) and kept."""
+    folder = f"{STORE}/{kind}-{n}-trials-seed-{seed}-{rate}-hz-{target:g}-lufs"
+    block = _stored(folder, n)
+    if block is not None:
+        return block
+    with _generating(folder):
+        block = _stored(folder, n)  # another process of this machine made it meanwhile
+        if block is None:
+            block = _generate(kind, n, seed, rate, target)
+            _store(folder, block)
+    return block
+
+
+def _generate(kind: str, n: int, seed: int, rate: int, target: float) -> Block:
     from analysis.screening import screening_trials
 
     trials = screening_trials(kind, n, seed=seed, rate=rate, target_lufs=target)  # type: ignore[arg-type]
-    return _encode([t.audio for t in trials], rate)
+    return Block(_encode([t.audio for t in trials], rate), tuple(t.correct for t in trials))
+
+
+def _stored(folder: str, n: int) -> Block | None:
+    """The block kept in ``folder``, None when it is not (completely) there."""
+    try:
+        with default_storage.open(f"{folder}/correct.json") as answers:
+            correct = tuple(int(c) for c in json.loads(answers.read()))
+        clips = []
+        for i in range(n):
+            with default_storage.open(f"{folder}/{i}.flac") as clip:
+                clips.append(clip.read())
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+    if len(correct) != n:
+        return None
+    return Block(tuple(clips), correct)
+
+
+def _store(folder: str, block: Block) -> None:
+    """Keep ``block`` in ``folder``; the answers go last, so a found block is complete."""
+    answers = json.dumps(list(block.correct)).encode()
+    files = [(f"{folder}/{i}.flac", data) for i, data in enumerate(block.clips)]
+    for name, data in [*files, (f"{folder}/correct.json", answers)]:
+        if default_storage.exists(name):
+            # Another server stored it (a seed gives the same bytes), or an interrupted
+            # run left it, perhaps cut short: keep it only if it is whole.
+            with default_storage.open(name) as kept:
+                if kept.read() == data:
+                    continue
+            default_storage.delete(name)
+        default_storage.save(name, ContentFile(data))
+
+
+@contextmanager
+def _generating(folder: str) -> Iterator[None]:
+    """Hold this machine's lock on generating ``folder`` (other processes wait for it)."""
+    where = f"{default_storage.__class__}{getattr(default_storage, 'location', '')}{folder}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / f"listening-screening-{digest}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 @lru_cache(maxsize=8)
@@ -80,14 +166,6 @@ def _calibration(rate: int, target: float, ceiling: float) -> bytes:
     raise ValueError(f"no calibration level below {target} LUFS fits a {ceiling} dBTP ceiling")
 
 
-@lru_cache(maxsize=64)
-def _correct(kind: str, n: int, seed: int, rate: int) -> tuple[int, ...]:
-    from analysis.screening import screening_trials
-
-    trials = screening_trials(kind, n, seed=seed, rate=rate)  # type: ignore[arg-type]
-    return tuple(t.correct for t in trials)
-
-
 def calibration_key(session: Session) -> str:
     """The opaque key of this session's calibration signal (created on first use)."""
     record = session.screening
@@ -99,15 +177,16 @@ def calibration_key(session: Session) -> str:
 
 def new_attempt(session: Session) -> dict[str, Any]:
     """Draw a new screening attempt: a seed per test, and an opaque key per clip."""
-    config = session.study.screening_config()
-    rate = session.study.sample_rate
+    study = session.study
+    config = study.screening_config()
     n = config["trials_per_test"]
     tests = []
     for kind in config["tests"]:
         seed = secrets.randbelow(SEED_POOL)
+        block = _block(kind, n, seed, study.sample_rate, study.loudness_target_lufs)
         items = [
             {"key": _key(), "index": i, "correct": c, "served": False}
-            for i, c in enumerate(_correct(kind, n, seed, rate))
+            for i, c in enumerate(block.correct)
         ]
         secrets.SystemRandom().shuffle(items)  # this session's own order of the trials
         tests.append({"kind": kind, "seed": seed, "items": items})
@@ -154,7 +233,7 @@ def clip(session: Session, key: str) -> bytes | None:
                 test["seed"],
                 study.sample_rate,
                 study.loudness_target_lufs,
-            )[int(item.get("index", index))]
+            ).clips[int(item.get("index", index))]
             if not item["served"]:
                 _mark_served(session, key)
             return data
