@@ -65,6 +65,11 @@ def idle_limit() -> timedelta:
 
 
 class SessionQuerySet(models.QuerySet["Session"]):
+    def by_token(self, token: str) -> Session | None:
+        """The session with this token, its study joined (None when there is none)."""
+        # A unique key: no ORDER BY to compile, which first() would add.
+        return next(iter(self.select_related("study").filter(token=token).order_by()[:1]), None)
+
     def planned(self) -> SessionQuerySet:
         """Sessions that have drawn their trials (their plans count towards balancing)."""
         return self.exclude(plan={})

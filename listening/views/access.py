@@ -58,10 +58,6 @@ def message(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def find_session(token: str) -> Session | None:
-    return Session.objects.select_related("study").filter(token=token).first()
-
-
 def unavailable(session: Session) -> str | None:
     """Name the message a session's participant gets instead of the page, if any."""
     if session.is_finished:
@@ -81,7 +77,7 @@ def participant_page(step: str | None) -> Callable[[PageView], Callable[..., Htt
         def wrapper(
             request: HttpRequest, token: str, *args: Any, **kwargs: Any
         ) -> HttpResponseBase:
-            session = find_session(token)
+            session = Session.objects.by_token(token)
             if session is None:
                 return message(request, "invalid")
             problem = unavailable(session)
