@@ -4,8 +4,8 @@ Each slider movement saves its rating (the page sends at most one a second per s
 so with a few hundred participants this one request is most of the server's writes. The
 general path (``Session.answer`` behind ``listening.views.answers``) answers every kind of
 participant request with the ORM in eight queries, and on SQLite the ORM's work on all
-but the first of them ran while the database's single writer lock was held: 2.3 ms of
-lock per save, where the same statements precompiled hold it 0.25 ms
+but the first of them ran while the database's single writer lock was held: 2.5 ms of
+lock per save, where this path holds it 0.24 ms and its statements as plain SQL 0.18 ms
 (``benchmarks/bench_rating_save.py``). With 200 participants on two cores that lock
 was busy all the time, and saves queued behind it.
 
@@ -35,6 +35,7 @@ from django.utils import timezone
 from listening.models import Condition, IdempotencyKey, Rating, Session, Study, Trial
 from listening.models.session import idle_limit
 from listening.models.study import attribute_name
+from listening.paradigms.mushra import Mushra
 
 #: Activity is recorded once a minute (``Session.touch``); a session seen longer ago
 #: takes the general path, which records it and checks that the session has not expired.
@@ -144,10 +145,10 @@ def save(token: str, key: str, endpoint: str, body: Any) -> dict[str, Any] | Non
             state != Session.State.TRIALS
             or status != Study.Status.OPEN
             or not recent
-            or replayed is not None
+            or replayed is not None  # (its unique key would refuse it too, after the writes)
             or trial_id is None
             or position != body["trial"]
-            or kind != "mushra"
+            or kind != Mushra.kind
             or condition_id is None
             or role == Condition.Role.REFERENCE
         ):
@@ -165,4 +166,4 @@ def save(token: str, key: str, endpoint: str, body: Any) -> dict[str, Any] | Non
             response = IdempotencyKey._meta.get_field("response")
             stored = response.get_db_prep_save(SAVED, connection)
             cursor.execute(sql.remember, [session_id, key, endpoint, stored, at])
-    return SAVED
+    return dict(SAVED)
