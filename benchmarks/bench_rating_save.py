@@ -32,7 +32,7 @@ from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_participant import build_session, setup_django  # noqa: E402
+from bench_participant import build_session, setup_django
 
 HOLDS: list[float] = []
 
@@ -143,12 +143,13 @@ def main() -> None:
     for _ in range(args.rounds):
         add("floor", replay)
         add("short", save)
-        with mock.patch.object(rating_autosave, "save", lambda *a: None):
+        with mock.patch.object(rating_autosave, "save", return_value=None):
             add("general", save)
 
     base = statistics.median(results["floor"][1])
     print(f"{args.rounds} alternating rounds of {args.saves} saves each, SQLite file")
-    print(f"{'path':<8} {'save p50 ms':>11} {'save p95 ms':>11} {'hold p50 ms':>11} {'hold/floor':>10}")
+    columns = ("save p50 ms", "save p95 ms", "hold p50 ms", "hold/floor")
+    print(f"{'path':<8} " + " ".join(f"{c:>11}" for c in columns))
     for name in ("floor", "short", "general"):
         times, holds = results[name]
         p95 = statistics.quantiles(times, n=20)[-1]
