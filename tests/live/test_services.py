@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,3 +188,50 @@ def test_parallel_session_starts_from_one_address_are_each_counted(tmp_path: Pat
         for person in people:
             person.close()
         live.close()
+
+
+def test_screening_blocks_are_kept_in_s3_compatible_storage(
+    s3: dict[str, str], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block generated once is stored in the bucket and read back by another process."""
+    from listening import screening
+
+    options = {
+        "bucket_name": s3["AWS_STORAGE_BUCKET_NAME"],
+        "location": "media",
+        "file_overwrite": False,
+        "default_acl": None,
+        "endpoint_url": s3["AWS_S3_ENDPOINT_URL"],
+        "region_name": s3["AWS_S3_REGION_NAME"],
+        "access_key": s3["AWS_ACCESS_KEY_ID"],
+        "secret_key": s3["AWS_SECRET_ACCESS_KEY"],
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+    }
+    args = ("huggins", 6, 2, 48000, -23.0)
+    screening._block.cache_clear()
+    first = screening._block(*args)
+    client: Any = s3["_client"]
+    listed = client.list_objects_v2(Bucket="listening-media", Prefix=f"media/{screening.STORE}/")
+    names = sorted(item["Key"].rsplit("/", 1)[1] for item in listed["Contents"])
+    assert names == [*(f"{i}.flac" for i in range(6)), "correct.json"]
+
+    def must_not_generate(*args: Any) -> None:
+        raise AssertionError("generated again instead of read from the bucket")
+
+    screening._block.cache_clear()  # as another process or server
+    with monkeypatch.context() as patch:
+        patch.setattr(screening, "_generate", must_not_generate)
+        assert screening._block(*args) == first
+    # A block whose answers are missing (cut short) is made again, under the same names.
+    answers = next(item["Key"] for item in listed["Contents"] if item["Key"].endswith(".json"))
+    client.delete_object(Bucket="listening-media", Key=answers)
+    screening._block.cache_clear()
+    assert screening._block(*args) == first
+    again = client.list_objects_v2(Bucket="listening-media", Prefix=f"media/{screening.STORE}/")
+    assert sorted(item["Key"] for item in again["Contents"]) == sorted(
+        item["Key"] for item in listed["Contents"]
+    )
+    screening._block.cache_clear()
