@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +108,8 @@ def time_page_loads(base: str, token: str, loads: int) -> list[tuple[float, floa
     return results
 
 
-def time_saves(token: str, trial: int, saves: int) -> list[float]:
+def saver(token: str, trial: int) -> Callable[[int], None]:
+    """A function that saves rating ``i`` (conditions and attributes in turn) and checks it."""
     import json
 
     from django.test import Client
@@ -115,12 +117,11 @@ def time_saves(token: str, trial: int, saves: int) -> list[float]:
     from listening.models import Session
 
     client = Client()
-    session = Session.objects.get(token=token)
-    current = session.current_trial()
+    current = Session.objects.get(token=token).current_trial()
     assert current is not None
     keys = list(current.conditions.exclude(role="reference").values_list("key", flat=True))
-    times = []
-    for i in range(saves):
+
+    def save(i: int) -> None:
         body = {
             "trial": trial,
             "type": "rating",
@@ -128,15 +129,24 @@ def time_saves(token: str, trial: int, saves: int) -> list[float]:
             "attribute": ("overall-quality", "clarity")[i % 2],
             "score": i % 101,
         }
-        t0 = time.perf_counter()
         response = client.post(
             f"/p/{token}/answers",
             data=json.dumps(body),
             content_type="application/json",
             headers={"Idempotency-Key": str(uuid.uuid4())},
         )
-        times.append(time.perf_counter() - t0)
         assert response.status_code == 200, response.content
+
+    return save
+
+
+def time_saves(token: str, trial: int, saves: int) -> list[float]:
+    save = saver(token, trial)
+    times = []
+    for i in range(saves):
+        t0 = time.perf_counter()
+        save(i)
+        times.append(time.perf_counter() - t0)
     return times
 
 

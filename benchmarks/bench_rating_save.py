@@ -19,7 +19,6 @@ each as a ratio to the floor's hold.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_participant import build_session, setup_django
+from bench_participant import build_session, saver, setup_django
 
 HOLDS: list[float] = []
 
@@ -55,35 +54,6 @@ def watch_the_lock() -> None:
 
     DatabaseWrapper._take_lock = timed_take  # type: ignore[method-assign]
     DatabaseWrapper._release_write_lock = timed_release  # type: ignore[method-assign]
-
-
-def saver(token: str, trial: int) -> Callable[[int], None]:
-    from django.test import Client
-
-    from listening.models import Session
-
-    client = Client()
-    current = Session.objects.get(token=token).current_trial()
-    assert current is not None
-    keys = list(current.conditions.exclude(role="reference").values_list("key", flat=True))
-
-    def save(i: int) -> None:
-        body = {
-            "trial": trial,
-            "type": "rating",
-            "condition": keys[i % len(keys)],
-            "attribute": ("overall-quality", "clarity")[i % 2],
-            "score": i % 101,
-        }
-        response = client.post(
-            f"/p/{token}/answers",
-            data=json.dumps(body),
-            content_type="application/json",
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
-        assert response.status_code == 200, response.content
-
-    return save
 
 
 def floor(save: Callable[[int], None]) -> Callable[[int], None]:
