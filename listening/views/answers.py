@@ -26,6 +26,14 @@ from listening.views.access import json_error, json_refusal
 MAX_BODY = 256 * 1024
 
 
+def _parse(raw: bytes) -> tuple[Any, bool]:
+    """The JSON value of a request body (an empty body is null), and whether it parsed."""
+    try:
+        return json.loads(raw or b"null"), True
+    except (ValueError, UnicodeDecodeError):
+        return None, False
+
+
 def _handle(
     request: HttpRequest,
     token: str,
@@ -34,14 +42,12 @@ def _handle(
     shortcut: Callable[[str, str, str, Any], dict[str, Any] | None] | None = None,
 ) -> JsonResponse:
     key = request.headers.get("Idempotency-Key", "")
+    too_large = len(request.body) > MAX_BODY
+    body, valid = (None, False) if too_large else _parse(request.body)
     try:
-        if shortcut is not None and len(key) <= 64 and len(request.body) <= MAX_BODY:
+        if shortcut is not None and valid and len(key) <= 64:
             # The common case in fewer statements; None sends the request the general way.
-            try:
-                parsed = json.loads(request.body or b"null")
-            except (ValueError, UnicodeDecodeError):
-                parsed = None
-            payload = shortcut(token, key, endpoint, parsed)
+            payload = shortcut(token, key, endpoint, body)
             if payload is not None:
                 return JsonResponse(payload)
         with transaction.atomic():
@@ -64,11 +70,9 @@ def _handle(
                 return refusal
             assert session is not None
             # The session's existence is checked first: a bad request names no other session.
-            if len(request.body) > MAX_BODY:
+            if too_large:
                 return json_error("The request is too large.", 413)
-            try:
-                body = json.loads(request.body or b"null")
-            except (ValueError, UnicodeDecodeError):
+            if not valid:
                 return json_error("The request body is not valid JSON.", 400)
             if len(key) > 64:
                 return json_error("The Idempotency-Key header is longer than 64 characters.", 400)
