@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m analysis measure|loudness|batch``.
+"""Command-line interface: ``python -m analysis measure|loudness|batch|ratings|plan``.
 
 Bad input exits non-zero with a one-line reason on stderr. ``batch`` reports a bad
 row, keeps measuring the others, writes every row (failed rows carry ``error``) and
@@ -19,6 +19,7 @@ from analysis.errors import AnalysisError
 from analysis.io import read_audio
 from analysis.loudness import measure_loudness
 from analysis.measure import Scalar, measure_files
+from analysis.study_cli import add_commands
 
 EXIT_BAD_INPUT = 2
 EXIT_SOME_ROWS_FAILED = 1
@@ -157,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``python -m analysis``."""
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="Objective metrics of masters against their mixes (see METRICS.md).",
+        description="Objective metrics of masters against their mixes, and the statistics of "
+        "listening tests (ratings, plan).",
     )
     parser.add_argument("--version", action="version", version=f"metrics {METRICS_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", type=Path, help="CSV with columns master, mix (+ any others)")
     p.add_argument("-o", "--output", type=Path, required=True, help="CSV to write")
     p.set_defaults(func=_cmd_batch)
+    add_commands(sub)
     return parser
 
 

@@ -6,9 +6,21 @@ per rating, answer or master) and returns one row per test, at full precision;
 :class:`analysis.errors.InvalidInputError` naming the missing columns or values.
 """
 
-from analysis.stats.choices import abx_tests, bradley_terry, preference_tests
+from analysis.stats.choices import (
+    abx_model,
+    abx_tests,
+    bradley_terry,
+    preference_model,
+    preference_tests,
+)
 from analysis.stats.format import format_table
-from analysis.stats.mixed import MixedModelResult, mixed_model, system_term
+from analysis.stats.mixed import (
+    GenreEffects,
+    SystemEffect,
+    genre_effects,
+    system_effect,
+    system_effects,
+)
 from analysis.stats.objective import (
     DEFAULT_METRICS,
     objective_table,
@@ -17,37 +29,33 @@ from analysis.stats.objective import (
     track_differences,
 )
 from analysis.stats.power import power_paired_t
-from analysis.stats.ratings import (
-    compare_systems,
-    descriptives,
-    friedman_systems,
-    participant_means,
-    rm_anova_system_genre,
-)
+from analysis.stats.ratings import compare_systems, descriptives, participant_means
 from analysis.stats.screening import ScreeningResult, post_screening
 from analysis.stats.study import StudyResults, analyse_study
 
 __all__ = [
     "DEFAULT_METRICS",
-    "MixedModelResult",
+    "GenreEffects",
     "ScreeningResult",
     "StudyResults",
+    "SystemEffect",
+    "abx_model",
     "abx_tests",
     "analyse_study",
     "bradley_terry",
     "compare_systems",
     "descriptives",
     "format_table",
-    "friedman_systems",
-    "mixed_model",
+    "genre_effects",
     "objective_table",
     "objective_vs_subjective",
     "participant_means",
     "per_track_table",
     "post_screening",
     "power_paired_t",
+    "preference_model",
     "preference_tests",
-    "rm_anova_system_genre",
-    "system_term",
+    "system_effect",
+    "system_effects",
     "track_differences",
 ]

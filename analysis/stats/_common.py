@@ -46,6 +46,18 @@ def require_rows(table: pd.DataFrame, name: str) -> None:
         raise InvalidInputError(f"{name} has no rows to analyse")
 
 
+def system_ratings(ratings: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """Keep the ratings of the masters under test: ``condition_kind == "system"``.
+
+    A master that is also the study's reference is rated as the hidden reference
+    too; those ratings carry ``condition_kind == "hidden_reference"`` and must never
+    count as that master's system (screening forces them near 100).
+    """
+    kind = ratings["condition_kind"].astype(str)
+    keep = (kind == SYSTEM_KIND) & ratings["system"].astype(str).isin(list(systems))
+    return ratings.loc[keep]
+
+
 def condition_label(ratings: pd.DataFrame) -> pd.Series:
     """Name each rating's condition: the system for systems, else the condition kind."""
     kind = ratings["condition_kind"].astype(str)
@@ -63,6 +75,13 @@ def adjust(pvalues: Sequence[float] | FloatArray, method: str) -> FloatArray:
     if ok.any():
         out[ok] = multipletests(p[ok], method=method)[1]
     return out
+
+
+def with_holm(table: pd.DataFrame, column: str = "p") -> pd.DataFrame:
+    """Insert ``<column>_holm`` (Holm-adjusted ``column``) right after ``column``."""
+    position = list(table.columns).index(column) + 1
+    table.insert(position, f"{column}_holm", adjust(table[column].to_numpy(dtype=float), "holm"))
+    return table
 
 
 def t_interval(

@@ -17,6 +17,8 @@ from analysis.stats._common import (
     paired_tests,
     require_columns,
     require_rows,
+    system_ratings,
+    with_holm,
 )
 
 #: Metric columns of :func:`analysis.measure.measure` compared by default, in table order.
@@ -37,8 +39,13 @@ DEFAULT_METRICS: Final = (
     "centroid_hz",
     "tilt_db_per_octave",
     "ber",
-    "ber_db",
 )
+#: The pre-declared family of objective-versus-subjective correlations: the seven
+#: metrics of the 2025 study, one column each (no re-expressions such as ``ber_db``,
+#: whose rank correlation equals ``ber``'s), Holm-adjusted per attribute.
+CORRELATION_FAMILY: Final = ("dm", "dr_value", "lp_spotify", "it", "hfd", "wsc", "ber")
+#: Below this many tracks a rank correlation's CI spans most of [−1, 1].
+FEW_TRACKS: Final = 10
 
 METRIC_COLUMNS: Final = ("track", "genre", "system")
 
@@ -190,38 +197,60 @@ def _spearman_rows(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], axis:
 def track_differences(
     metrics: pd.DataFrame,
     ratings: pd.DataFrame,
-    attribute: str,
+    attributes: Sequence[str] | None = None,
     *,
     names: Sequence[str] | None = None,
     a: str = "ai",
     b: str = "human",
 ) -> pd.DataFrame:
-    """Per track: Δrating = mean rating(b) − mean rating(a) and Δmetric = metric(b) − metric(a).
+    """Per attribute and track: Δrating = mean rating(b) − mean rating(a), and Δmetric.
 
-    Returns one row per track present in both tables: ``track, delta_rating`` and
-    one ``delta_<metric>`` column per metric.
+    Only ratings of the masters as systems (``condition_kind == "system"``) count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per attribute × track present in both tables: ``attribute, track,
+        delta_rating`` and one ``delta_<metric>`` column per metric.
     """
     require_columns(ratings, RATING_COLUMNS, "ratings")
     chosen = _metric_names(metrics, names)
     wide_a, wide_b = _by_system(metrics, chosen, a, b)
-    rated = ratings.loc[(ratings["attribute"] == attribute) & ratings["system"].isin([a, b])]
-    if rated.empty:
-        raise InvalidInputError(f"no ratings of {a!r} and {b!r} for attribute={attribute!r}")
-    means = rated.groupby(["track", "system"], observed=True)["score"].mean().unstack("system")
-    means.index = means.index.astype(wide_a.index.dtype)
-    delta_rating = (means[b] - means[a]).dropna()
-    tracks = wide_a.index.intersection(delta_rating.index)
-    out = pd.DataFrame({"track": tracks, "delta_rating": delta_rating.loc[tracks].to_numpy()})
-    delta = wide_b.loc[tracks] - wide_a.loc[tracks]
-    for name in chosen:
-        out[f"delta_{name}"] = delta[name].to_numpy()
-    return out
+    rated = system_ratings(ratings, (a, b))
+    if attributes is None:
+        attributes = [str(x) for x in pd.unique(rated["attribute"].astype(str))]
+    frames = []
+    for attribute in attributes:
+        sub = rated.loc[rated["attribute"].astype(str) == attribute]
+        if sub.empty:
+            raise InvalidInputError(f"no ratings of {a!r} and {b!r} for attribute={attribute!r}")
+        means = sub.groupby(["track", "system"], observed=True)["score"].mean().unstack("system")
+        means.index = means.index.astype(str)
+        if a not in means.columns or b not in means.columns:
+            continue
+        delta_rating = (means[b] - means[a]).dropna()
+        index_a = wide_a.index.astype(str)
+        tracks = [t for t in index_a if t in delta_rating.index]
+        rows = pd.DataFrame(
+            {
+                "attribute": attribute,
+                "track": tracks,
+                "delta_rating": delta_rating.loc[tracks].to_numpy(),
+            }
+        )
+        delta = (wide_b - wide_a).set_axis(index_a).loc[tracks]
+        for name in chosen:
+            rows[f"delta_{name}"] = delta[name].to_numpy()
+        frames.append(rows)
+    if not frames:
+        raise InvalidInputError(f"no attribute has ratings of both {a!r} and {b!r}")
+    return pd.concat(frames, ignore_index=True)
 
 
 def objective_vs_subjective(
     metrics: pd.DataFrame,
     ratings: pd.DataFrame,
-    attribute: str = "overall quality",
+    attributes: Sequence[str] | None = None,
     *,
     names: Sequence[str] | None = None,
     a: str = "ai",
@@ -230,13 +259,16 @@ def objective_vs_subjective(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Spearman ρ of per-track metric differences against rating differences.
+    """Spearman ρ of per-track metric differences against rating differences, per attribute.
 
     The unit is the track (METRICS.md §8.3): Δmetric_t = metric(b) − metric(a)
     and Δrating_t = mean rating(b) − mean rating(a) over all participants. For
-    each metric: ρ and its p value (``scipy.stats.spearmanr``), a paired BCa
-    bootstrap CI (``scipy.stats.bootstrap``, seeded) and the Benjamini-Hochberg
-    adjusted p value across metrics (exploratory family, §8.4).
+    each attribute and metric: ρ and its p value (``scipy.stats.spearmanr``) and a
+    paired BCa bootstrap CI (``scipy.stats.bootstrap``, seeded). The family is
+    pre-declared (:data:`CORRELATION_FAMILY`: one entry per metric) and
+    Holm-adjusted within each attribute (§8.4). With fewer than
+    :data:`FEW_TRACKS` tracks the ``note`` column says the CIs are too wide to
+    mean much; with fewer than 5 no CI is computed.
 
     Parameters
     ----------
@@ -244,10 +276,10 @@ def objective_vs_subjective(
         One row per master: ``track, genre, system`` and the metric columns.
     ratings : pandas.DataFrame
         Tidy (screened) ratings.
-    attribute : str, default "overall quality"
-        The rated attribute correlated.
+    attributes : sequence of str, optional
+        Attributes correlated; default: every attribute with master ratings.
     names : sequence of str, optional
-        Metric columns; default: those of :data:`DEFAULT_METRICS` present.
+        Metric columns; default: those of :data:`CORRELATION_FAMILY` present.
     a, b : str, default "ai", "human"
         Systems; differences are ``b − a``.
     n_resamples : int, default 9999
@@ -255,18 +287,18 @@ def objective_vs_subjective(
     confidence : float, default 0.95
         Level of the bootstrap CI.
     seed : int, default 0
-        Seed of the bootstrap generator (one fresh generator per metric).
+        Seed of the bootstrap generator (one fresh generator per test).
 
     Returns
     -------
     pandas.DataFrame
-        One row per metric: ``metric, attribute, n, rho, p, ci_low, ci_high,
-        p_bh``. ρ is NaN when a metric does not vary across tracks.
+        One row per attribute × metric: ``attribute, metric, n, rho, p, p_holm,
+        ci_low, ci_high, note``. ρ is NaN when a metric does not vary across tracks.
 
     References
     ----------
     METRICS.md §8.3-8.4; Efron (1987), J. Am. Stat. Assoc. 82:171-185 (BCa);
-    Benjamini & Hochberg (1995), J. R. Stat. Soc. B 57:289-300.
+    Holm (1979), Scand. J. Stat. 6:65-70.
 
     Examples
     --------
@@ -274,34 +306,52 @@ def objective_vs_subjective(
     """
     if n_resamples < 1:
         raise InvalidInputError(f"n_resamples={n_resamples!r} must be a positive integer")
+    if names is None:
+        names = [m for m in CORRELATION_FAMILY if m in metrics.columns]
+        if not names:
+            raise InvalidInputError(
+                f"metrics has none of the correlated metrics {list(CORRELATION_FAMILY)!r}"
+            )
     chosen = _metric_names(metrics, names)
-    deltas = track_differences(metrics, ratings, attribute, names=chosen, a=a, b=b)
-    rows = []
-    for name in chosen:
-        pair = deltas[[f"delta_{name}", "delta_rating"]].dropna()
-        x = pair.iloc[:, 0].to_numpy(dtype=float)
-        y = pair.iloc[:, 1].to_numpy(dtype=float)
-        n = len(x)
-        row: dict[str, object] = {"metric": name, "attribute": attribute, "n": n}
-        row.update(rho=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan)
-        if n >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
-            res = stats.spearmanr(x, y)
-            row.update(rho=float(res.statistic), p=float(res.pvalue))
-            boot = stats.bootstrap(
-                (x, y),
-                _spearman_rows,
-                paired=True,
-                vectorized=True,
-                n_resamples=n_resamples,
-                confidence_level=confidence,
-                method="BCa",
-                rng=np.random.default_rng(seed),
-            )
-            row.update(
-                ci_low=float(boot.confidence_interval.low),
-                ci_high=float(boot.confidence_interval.high),
-            )
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out["p_bh"] = adjust(out["p"].to_numpy(dtype=float), "fdr_bh")
-    return out
+    deltas = track_differences(metrics, ratings, attributes, names=chosen, a=a, b=b)
+    frames = []
+    for attribute, block in deltas.groupby("attribute", sort=False):
+        rows = []
+        for name in chosen:
+            pair = block[[f"delta_{name}", "delta_rating"]].dropna()
+            x = pair.iloc[:, 0].to_numpy(dtype=float)
+            y = pair.iloc[:, 1].to_numpy(dtype=float)
+            n = len(x)
+            row: dict[str, object] = {"attribute": attribute, "metric": name, "n": n}
+            row.update(rho=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan, note="")
+            if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+                row["note"] = "fewer than 3 tracks, or no variation: no correlation"
+            else:
+                res = stats.spearmanr(x, y)
+                row.update(rho=float(res.statistic), p=float(res.pvalue))
+                if n < 5:
+                    row["note"] = f"{n} tracks: no CI"
+                else:
+                    boot = stats.bootstrap(
+                        (x, y),
+                        _spearman_rows,
+                        paired=True,
+                        vectorized=True,
+                        n_resamples=n_resamples,
+                        confidence_level=confidence,
+                        method="BCa",
+                        rng=np.random.default_rng(seed),
+                    )
+                    row.update(
+                        ci_low=float(boot.confidence_interval.low),
+                        ci_high=float(boot.confidence_interval.high),
+                    )
+                    if n < FEW_TRACKS:
+                        row["note"] = (
+                            f"only {n} tracks: the CI spans most of [−1, 1]; read as descriptive"
+                        )
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        with_holm(table)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)

@@ -1,13 +1,14 @@
-"""Descriptives and AI-versus-human tests on MUSHRA ratings (METRICS.md §7.1, §8.1-8.2)."""
+"""Descriptives of MUSHRA ratings and the secondary per-participant paired test.
+
+METRICS.md §7.1 and §8.2.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 
 from analysis.errors import InvalidInputError
 from analysis.stats._common import (
@@ -17,6 +18,7 @@ from analysis.stats._common import (
     paired_tests,
     require_columns,
     require_rows,
+    system_ratings,
     t_interval,
 )
 
@@ -99,7 +101,7 @@ def participant_means(
     """
     require_columns(ratings, RATING_COLUMNS, "ratings")
     keys = list(by)
-    data = ratings.loc[ratings["system"].isin(systems)]
+    data = system_ratings(ratings, systems)
     wide = (
         data.groupby([*keys, "participant", "system"], observed=True)["score"]
         .mean()
@@ -115,6 +117,12 @@ def compare_systems(
     ratings: pd.DataFrame, *, a: str = "ai", b: str = "human", confidence: float = 0.95
 ) -> pd.DataFrame:
     """Paired AI-versus-human tests on per-participant means, one row per attribute.
+
+    Secondary: these tests treat the study's tracks as fixed, so they answer "did
+    these participants rate the human masters of *these tracks* higher?", not the
+    question about mastering in general (see :func:`analysis.stats.system_effects`,
+    whose model also samples the tracks). Only ratings of the masters as systems
+    (``condition_kind == "system"``) enter.
 
     For every attribute each participant's scores of system ``a`` and ``b`` are
     averaged over tracks; the differences d = mean(b) − mean(a) are tested with a
@@ -166,123 +174,3 @@ def compare_systems(
     out["p_t_holm"] = adjust(out["p_t"].to_numpy(dtype=float), "holm")
     out["p_wilcoxon_holm"] = adjust(out["p_wilcoxon"].to_numpy(dtype=float), "holm")
     return out
-
-
-def _cell_means(
-    ratings: pd.DataFrame, attribute: str, systems: Sequence[str], factors: Sequence[str]
-) -> pd.DataFrame:
-    """Per participant × factor-cell means, keeping only participants with every cell."""
-    require_columns(ratings, [*RATING_COLUMNS, *factors], "ratings")
-    data = ratings.loc[(ratings["attribute"] == attribute) & ratings["system"].isin(systems)]
-    if data.empty:
-        raise InvalidInputError(
-            f"no ratings of systems {list(systems)!r} for attribute={attribute!r}"
-        )
-    cells: pd.DataFrame = (
-        data.groupby(["participant", *factors], observed=True)["score"].mean().reset_index()
-    )
-    n_cells = int(np.prod([cells[f].nunique() for f in factors]))
-    complete = cells.groupby("participant", observed=True)["score"].transform("size") == n_cells
-    out: pd.DataFrame = cells.loc[complete].reset_index(drop=True)
-    return out
-
-
-def rm_anova_system_genre(
-    ratings: pd.DataFrame, attribute: str, *, systems: Sequence[str] = ("ai", "human")
-) -> pd.DataFrame:
-    """Two-way repeated-measures ANOVA (system × genre) on per-participant cell means.
-
-    Scores of one attribute are averaged per participant × system × genre; only
-    participants with every cell are kept. ``pingouin.rm_anova`` reports the
-    Greenhouse-Geisser epsilon (``eps``), the corrected p value (``p_GG_corr``) and
-    Mauchly's test (``sphericity, W_spher, p_spher``). With a single genre the
-    one-way ANOVA on system is returned instead.
-
-    Parameters
-    ----------
-    ratings : pandas.DataFrame
-        Tidy (screened) ratings with a ``genre`` column.
-    attribute : str
-        The attribute analysed.
-    systems : sequence of str, default ("ai", "human")
-        The levels of the system factor.
-
-    Returns
-    -------
-    pandas.DataFrame
-        pingouin 0.7 columns ``Source, SS, ddof1, ddof2, MS, F, p_unc, p_GG_corr,
-        ng2, eps, sphericity, W_spher, p_spher`` plus ``attribute`` and
-        ``n_participants``; one row per effect.
-
-    References
-    ----------
-    METRICS.md §8.2; Greenhouse & Geisser (1959), Psychometrika 24:95-112;
-    pingouin.rm_anova (Vallat 2018, JOSS 3(31):1026).
-
-    Examples
-    --------
-    >>> rm_anova_system_genre(ratings, "overall quality")  # doctest: +SKIP
-    """
-    cells = _cell_means(ratings, attribute, systems, ("system", "genre"))
-    n = int(cells["participant"].nunique())
-    if n < 2:
-        raise InvalidInputError(f"rm-ANOVA for {attribute!r} needs ≥ 2 participants, got {n}")
-    within: list[str] | str = ["system", "genre"] if cells["genre"].nunique() > 1 else "system"
-    if within == "system":
-        cells = cells.groupby(["participant", "system"])["score"].mean().reset_index()
-    table = cast(
-        pd.DataFrame,
-        pg.rm_anova(
-            data=cells,
-            dv="score",
-            within=within,
-            subject="participant",
-            correction=True,
-            detailed=within == "system",
-        ),
-    )
-    if "p_GG_corr" not in table.columns:
-        table["p_GG_corr"] = table["p_unc"]  # one-way with 2 levels: eps = 1
-    table.insert(0, "attribute", attribute)
-    table["n_participants"] = n
-    return table
-
-
-def friedman_systems(
-    ratings: pd.DataFrame, attribute: str, *, systems: Sequence[str] = ("ai", "human")
-) -> pd.DataFrame:
-    """Friedman test of the system factor on per-participant means (non-parametric).
-
-    Parameters
-    ----------
-    ratings : pandas.DataFrame
-        Tidy (screened) ratings.
-    attribute : str
-        The attribute analysed.
-    systems : sequence of str, default ("ai", "human")
-        The conditions compared.
-
-    Returns
-    -------
-    pandas.DataFrame
-        pingouin 0.7 columns ``Source, W, ddof1, Q, p_unc`` plus ``attribute`` and
-        ``n_participants``.
-
-    References
-    ----------
-    Friedman (1937), J. Am. Stat. Assoc. 32:675-701; METRICS.md §8.2.
-
-    Examples
-    --------
-    >>> friedman_systems(ratings, "overall quality")  # doctest: +SKIP
-    """
-    require_columns(ratings, [*RATING_COLUMNS], "ratings")
-    cells = _cell_means(ratings, attribute, systems, ("system",))
-    table = cast(
-        pd.DataFrame,
-        pg.friedman(data=cells, dv="score", within="system", subject="participant"),
-    )
-    table = table.reset_index(drop=True)
-    table.insert(0, "attribute", attribute)
-    table["n_participants"] = int(cells["participant"].nunique())
-    return table

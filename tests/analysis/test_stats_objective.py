@@ -16,6 +16,7 @@ from analysis.stats import (
     objective_vs_subjective,
     per_track_table,
 )
+from analysis.stats.objective import CORRELATION_FAMILY
 from analysis.stats.simulation import simulate_study
 
 
@@ -78,7 +79,7 @@ def test_table1_puts_systems_side_by_side(study):
 def test_objective_vs_subjective_matches_scipy_bootstrap(study):
     names = ["dr_value", "integrated", "dm"]
     table = objective_vs_subjective(
-        study.metrics, study.ratings, "overall quality", names=names, n_resamples=999, seed=3
+        study.metrics, study.ratings, ["overall quality"], names=names, n_resamples=999, seed=3
     ).set_index("metric")
     r = study.ratings
     r = r[(r["attribute"] == "overall quality") & r["system"].isin(["ai", "human"])]
@@ -103,15 +104,45 @@ def test_objective_vs_subjective_matches_scipy_bootstrap(study):
         assert table.loc[name, "ci_low"] == pytest.approx(boot.confidence_interval.low, abs=1e-9)
         assert table.loc[name, "ci_high"] == pytest.approx(boot.confidence_interval.high, abs=1e-9)
         p.append(res.pvalue)
-    assert table["p_bh"].to_numpy() == pytest.approx(
-        multipletests(p, method="fdr_bh")[1], rel=1e-10
+    # The family is pre-declared per attribute and Holm-adjusted (METRICS.md §8.4).
+    assert table["p_holm"].to_numpy() == pytest.approx(
+        multipletests(p, method="holm")[1], rel=1e-10
     )
     # dr_value carries the simulated track-level rating difference
     assert table.loc["dr_value", "rho"] > 0.5
 
 
 def test_format_table_rounds_only_for_display():
-    table = pd.DataFrame({"metric": ["dm"], "t": [2.34567], "p_t": [0.000012], "d_z": [np.nan]})
+    # APA style: p without the leading zero and "< .001" below; three significant
+    # digits; df as a number ("7", not "7.00").
+    table = pd.DataFrame(
+        {"metric": ["dm"], "t": [2.34567], "df": [7.0], "p_t": [0.000012], "d_z": [np.nan]}
+    )
     shown = format_table(table)
-    assert shown.iloc[0].tolist() == ["dm", "2.35", "< 0.0001", "—"]
+    assert shown.iloc[0].tolist() == ["dm", "2.35", "7", "< .001", "—"]
     assert table["t"].iloc[0] == 2.34567
+
+
+def test_format_table_keeps_small_differences_visible():
+    table = pd.DataFrame({"mean_diff": [0.0031, 12.5], "df": [22.73, 9.0], "p": [0.0481, 0.5]})
+    shown = format_table(table)
+    assert shown["mean_diff"].tolist() == ["0.00310", "12.50000"]
+    assert shown["df"].tolist() == ["22.7", "9"]
+    assert shown["p"].tolist() == [".048", ".500"]
+    by_row = format_table(table, by_row=["mean_diff"])
+    assert by_row["mean_diff"].tolist() == ["0.00310", "12.5"]
+
+
+def test_the_correlation_family_has_one_entry_per_metric(study):
+    table = objective_vs_subjective(study.metrics, study.ratings, n_resamples=99)
+    assert "ber_db" not in set(table["metric"])
+    assert set(table["attribute"]) == set(study.ratings["attribute"].astype(str))
+    per_attribute = table.groupby("attribute")["metric"].apply(list)
+    assert all(metrics == list(CORRELATION_FAMILY) for metrics in per_attribute)
+
+
+def test_few_tracks_are_flagged(study):
+    few = study.metrics.loc[study.metrics["track"].isin(["T00", "T01", "T02", "T03", "T04"])]
+    table = objective_vs_subjective(few, study.ratings, ["overall quality"], n_resamples=99)
+    assert (table["n"] == 5).all()
+    assert table["note"].str.contains("only 5 tracks").all()
