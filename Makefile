@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps redis-deps clean
+.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps redis-deps r-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ redis-deps:
 	  echo "Installing Debian's redis-server for the task-queue tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# R with lme4, lmerTest and emmeans from Debian: the outside reference of the mixed models.
+r-deps:
+	@Rscript -e 'for (p in c("lme4", "lmerTest", "emmeans")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1 || { \
+	  echo "Installing Debian's R, lme4, lmerTest and emmeans for the reference tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    r-base-core r-cran-lme4 r-cran-lmertest r-cran-emmeans >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check analysis
@@ -40,17 +47,19 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy analysis config listening
 
-pytest: install browser-deps redis-deps
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+# REQUIRE_R_REFERENCE=1: the reference tests fail rather than skip without R.
+pytest: install browser-deps redis-deps r-deps
+	REQUIRE_R_REFERENCE=1 $(VENV)/bin/pytest -n 2 --dist loadfile
 
-# The suite again on a throwaway PostgreSQL server (browser tests excluded: they check
-# the pages, not the database); the server is always stopped, even on failure.
+# The suite again on a throwaway PostgreSQL server (browser and analysis tests excluded:
+# they check the pages and the statistics, not the database); the server is always
+# stopped, even on failure.
 pytest-postgres: install postgres-deps redis-deps
 	@dir=$$(mktemp -d /tmp/pgtest.XXXXXX); \
 	  trap 'scripts/pg_test_server.sh stop "$$dir"' EXIT; \
 	  url=$$(scripts/pg_test_server.sh start "$$dir") || exit 1; \
 	  echo "PostgreSQL test server: $$url"; \
-	  DATABASE_URL="$$url" $(VENV)/bin/pytest -n 2 --dist loadfile -m "not browser"
+	  DATABASE_URL="$$url" $(VENV)/bin/pytest -n 2 --dist loadfile -m "not browser" --ignore=tests/analysis
 
 test: lint typecheck pytest pytest-postgres
 

@@ -44,7 +44,9 @@ PRIMARY_MODEL: Final = (
 def read_ratings(path: Path) -> pd.DataFrame:
     """Read and check a ratings CSV in the export's layout."""
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in REQUIRED if c != "score"})
+        # Everything as text, nothing read as missing: "n/a" or an empty score is an
+        # error to report, not a rating to drop silently.
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
         raise InvalidInputError(f"{path}: no such file") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -52,16 +54,14 @@ def read_ratings(path: Path) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InvalidInputError(f"{path.name}: missing column(s) {', '.join(missing)}")
-    score = pd.to_numeric(frame["score"], errors="coerce")
-    bad = frame.loc[score.isna() & frame["score"].notna(), "score"]
+    score = pd.to_numeric(frame["score"].str.strip(), errors="coerce")
+    bad = frame.loc[~np.isfinite(score.to_numpy(dtype=float)), "score"]
     if len(bad):
-        row = int(bad.index[0]) + 2
-        raise InvalidInputError(f"{path.name}: score {bad.iloc[0]!r} on line {row} is not a number")
-    frame["score"] = score
-    frame = frame.dropna(subset=["score"])
-    for column in REQUIRED:
-        if column != "score":
-            frame[column] = frame[column].fillna("").astype(str)
+        line = int(bad.index[0]) + 2
+        raise InvalidInputError(
+            f"{path.name}: score {bad.iloc[0]!r} on line {line} is not a number"
+        )
+    frame["score"] = score.astype(float)
     kinds = frame["condition_kind"] == "system"
     for system in ("ai", "human"):
         if not (kinds & (frame["system"] == system)).any():

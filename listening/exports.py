@@ -739,13 +739,13 @@ def _metrics_frame(stimuli: Any) -> tuple[Any, str]:
 def report_html(folder: Path, *, design: dict[str, Any], title: str) -> str:
     """Analyse the exported tables in ``folder`` and render the HTML report.
 
-    The analysis reads the very CSV files of the bundle. A study without MUSHRA
-    ratings, or whose ratings cannot be analysed yet, gets a short page with the
-    choice-task tables and the reason.
+    The analysis reads the very CSV files of the bundle, so MUSHRA, ABX- and AB-only
+    studies all get the full report. Data that cannot be analysed yet (say, one
+    participant) gets a short page with the reason.
     """
     from analysis.errors import AnalysisError
     from analysis.report import SIMULATED_BANNER, render_report
-    from analysis.stats import abx_tests, analyse_study, format_table, preference_tests
+    from analysis.stats import analyse_study
 
     frames = {name: _frame(folder / f"{name}.csv") for name in TABLES}
     ratings, abx, prefs = frames["ratings"], frames["abx"], frames["preferences"]
@@ -753,23 +753,18 @@ def report_html(folder: Path, *, design: dict[str, Any], title: str) -> str:
     metrics, note = _metrics_frame(frames["stimuli"])
     if note:
         design = {**design, "objective metrics": note}
-    reason = "the study has no MUSHRA ratings"
-    if len(ratings):
+    reason = "the study has no answers yet"
+    if len(ratings) or len(abx) or len(prefs):
         try:
             results = analyse_study(
-                ratings,
+                ratings if len(ratings) else None,
                 metrics=metrics,
                 abx=abx if len(abx) else None,
                 preferences=prefs if len(prefs) else None,
             )
             return render_report(results, design=design, simulated=simulated, title=title)
         except (AnalysisError, ValueError, ArithmeticError) as exc:
-            reason = f"the ratings cannot be analysed yet: {exc}"
-    tables = []
-    if len(abx):
-        tables.append(("ABX (exact one-sided binomial)", abx_tests(abx)))
-    if len(prefs):
-        tables.append(("AB preference (two-sided sign test)", preference_tests(prefs)))
+            reason = f"the answers cannot be analysed yet: {exc}"
     return render_to_string(
         "results/report_fallback.html",
         {
@@ -777,10 +772,6 @@ def report_html(folder: Path, *, design: dict[str, Any], title: str) -> str:
             "design": design,
             "reason": reason,
             "banner": SIMULATED_BANNER if simulated else "",
-            "tables": [
-                (caption, format_table(t).to_html(index=False, na_rep="—", border=0))
-                for caption, t in tables
-            ],
         },
     )
 
@@ -806,8 +797,11 @@ def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
         "```python",
         "import pandas as pd",
         "from analysis.stats import analyse_study",
-        "results = analyse_study(pd.read_csv('ratings.csv'), abx=None, preferences=None)",
+        "results = analyse_study(pd.read_csv('ratings.csv'))",
+        "print(results.primary)  # human - AI per attribute, crossed mixed model",
         "```",
+        "",
+        "or from a shell: `python -m analysis ratings ratings.csv [--json]`.",
     ]
     docs = {**{name: TABLES[name] for name in TABLES}, "webmushra": (WEBMUSHRA_COLUMNS, "")}
     for name, (documented, note) in docs.items():

@@ -27,6 +27,7 @@ from listening.exports import (
     streaming_response,
 )
 from listening.models import AbxAnswer, PreferenceAnswer, Rating, Session, Study
+from listening.planning import plan_from_ratings
 
 #: Everything the download views accept: the tidy tables and the webMUSHRA layout.
 EXPORTABLE = (*ROW_BUILDERS, "webmushra")
@@ -133,9 +134,24 @@ def choice_summary(study: Study) -> dict[str, Any]:
     }
 
 
+def _planning_inputs(request: HttpRequest) -> tuple[float, float] | None:
+    """The planning form's difference and power, when it was submitted and valid."""
+    if "difference" not in request.GET:
+        return None
+    try:
+        difference = float(request.GET["difference"])
+        power = float(request.GET.get("power", "0.8"))
+    except ValueError:
+        return None
+    if not (0 < abs(difference) <= 100 and 0.5 <= power < 1):
+        return None
+    return difference, power
+
+
 @login_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = _study(request, pk)
+    inputs = _planning_inputs(request)
     context = {
         "study": study,
         "progress": participation(study),
@@ -143,6 +159,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "choices": choice_summary(study),
         "tables": list(TABLES),
         "updated": timezone.now(),
+        "plan_inputs": inputs or (5.0, 0.8),
+        "plan": plan_from_ratings(study, *inputs) if inputs else None,
     }
     return render(request, "results/dashboard.html", context)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -264,10 +265,27 @@ def _choice_groupings(data: pd.DataFrame) -> tuple[list[Grouping], list[str]]:
     return groupings, notes
 
 
-def _logistic(
-    y: np.ndarray, x: np.ndarray, names: list[str], data: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray, str, list[str], bool]:
-    """Fit the mixed logistic model, dropping singular intercepts; return β, SE, formula."""
+@dataclass(frozen=True)
+class _LogisticFit:
+    beta: np.ndarray
+    se: np.ndarray
+    formula: str
+    notes: list[str]
+    converged: bool
+    df: float  # denominator df of the intercept (between-within)
+
+
+def _logistic(y: np.ndarray, x: np.ndarray, names: list[str], data: pd.DataFrame) -> _LogisticFit:
+    """Fit the mixed logistic model, dropping singular intercepts.
+
+    The intercept's df follow the between-within rule (Li & Redden 2015, Stat. Med.
+    34:281-296, recommended for GLMMs with few clusters): the number of levels of
+    the scarcest random-intercept factor left in the model, minus one. glmer's Wald
+    z treats the SE as known; with 8 tracks it rejected a true null 8.7 % of the
+    time (``benchmarks/bench_calibration.py``), because the SE is estimated mostly
+    from the spread between tracks. A factor whose variance is estimated at 0
+    contributes nothing to the SE, so it does not limit the df either.
+    """
     groupings, notes = _choice_groupings(data)
     fixed = " + ".join(names[1:]) if len(names) > 1 else "1"
     while groupings:
@@ -275,7 +293,14 @@ def _logistic(
         singular = set(fit.singular)
         if not singular:
             terms = " + ".join(f"(1 | {g.name})" for g in groupings)
-            return fit.beta, fit.se, f"y ~ {fixed} + {terms}", notes, fit.converged
+            return _LogisticFit(
+                beta=fit.beta,
+                se=fit.se,
+                formula=f"y ~ {fixed} + {terms}",
+                notes=notes,
+                converged=fit.converged,
+                df=float(max(min(g.n_levels for g in groupings) - 1, 1)),
+            )
         for g in groupings:
             if g.name in singular:
                 notes.append(
@@ -284,28 +309,14 @@ def _logistic(
         groupings = [g for g in groupings if g.name not in singular]
     logit = sm.Logit(y, x).fit(disp=0)
     notes.append("no random effect left: ordinary logistic regression")
-    return (
-        np.asarray(logit.params, dtype=float),
-        np.asarray(logit.bse, dtype=float),
-        f"y ~ {fixed}",
-        notes,
-        bool(logit.mle_retvals.get("converged", True)),
+    return _LogisticFit(
+        beta=np.asarray(logit.params, dtype=float),
+        se=np.asarray(logit.bse, dtype=float),
+        formula=f"y ~ {fixed}",
+        notes=notes,
+        converged=bool(logit.mle_retvals.get("converged", True)),
+        df=float(len(y) - x.shape[1]),
     )
-
-
-def between_within_df(data: pd.DataFrame) -> float:
-    """Denominator df of the intercept: min(participants, tracks) − 1 (between-within).
-
-    glmer's Wald z treats the intercept's SE as known, but it is estimated mostly
-    from the spread between tracks (and participants); with few tracks the z test
-    rejected a true null 8.7 % of the time at α = 0.05 (20 participants, 8 tracks,
-    ``benchmarks/bench_calibration.py``). The between-within rule, recommended for
-    GLMMs with few clusters (Li & Redden 2015, Stat. Med. 34:281-296), refers the
-    Wald statistic to t with the number of independently sampled units minus one;
-    for crossed participants and tracks the scarcer of the two decides.
-    """
-    counts = [int(data[c].nunique()) for c in ("participant", "track") if c in data.columns]
-    return float(max(min(counts) - 1, 1)) if counts else float("inf")
 
 
 def _inference(
@@ -366,7 +377,7 @@ def preference_model(
         One row per attribute: ``attribute, n, ties, n_participants, n_tracks,
         share, log_odds, se, t, df, p, p_holm, prob, prob_ci_low, prob_ci_high,
         position_log_odds, position_p, formula, notes, converged``. The intercept
-        is tested against t with :func:`between_within_df` degrees of freedom.
+        is tested against t with between-within degrees of freedom (``_logistic``).
 
     References
     ----------
@@ -408,15 +419,17 @@ def preference_model(
             row.update(notes="every answer is the same: no model can be fitted")
             rows.append(row)
             continue
-        beta, se, formula, notes, converged = _logistic(y, x, names, answered)
-        df = between_within_df(answered)
-        row.update(_inference(float(beta[0]), float(se[0]), df, "two-sided", confidence))
-        if len(beta) > 1:
+        fit = _logistic(y, x, names, answered)
+        row.update(
+            _inference(float(fit.beta[0]), float(fit.se[0]), fit.df, "two-sided", confidence)
+        )
+        if len(fit.beta) > 1:
+            # The position bias is a within-participant contrast: Wald z, as glmer.
             row.update(
-                position_log_odds=float(beta[1]),
-                position_p=float(2.0 * stats.norm.sf(abs(beta[1] / se[1]))),
+                position_log_odds=float(fit.beta[1]),
+                position_p=float(2.0 * stats.norm.sf(abs(fit.beta[1] / fit.se[1]))),
             )
-        row.update(formula=formula, notes="; ".join(notes), converged=converged)
+        row.update(formula=fit.formula, notes="; ".join(fit.notes), converged=fit.converged)
         rows.append(row)
     out = pd.DataFrame(rows)
     if "p" in out.columns:
@@ -445,7 +458,7 @@ def abx_model(abx: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     pandas.DataFrame
         One row per pair: ``pair, n, n_participants, n_tracks, share, log_odds, se,
         t, df, p, prob, prob_ci_low, prob_ci_high, formula, notes, converged``; p
-        is one-sided from t with :func:`between_within_df` degrees of freedom.
+        is one-sided from t with between-within degrees of freedom (``_logistic``).
 
     References
     ----------
@@ -471,11 +484,10 @@ def abx_model(abx: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
         if y.min() == y.max():
             row.update(notes="every answer is the same: no model can be fitted")
         else:
-            beta, se, formula, notes, converged = _logistic(
-                y, np.ones((len(y), 1)), ["(Intercept)"], group
+            fit = _logistic(y, np.ones((len(y), 1)), ["(Intercept)"], group)
+            row.update(
+                _inference(float(fit.beta[0]), float(fit.se[0]), fit.df, "greater", confidence)
             )
-            df = between_within_df(group)
-            row.update(_inference(float(beta[0]), float(se[0]), df, "greater", confidence))
-            row.update(formula=formula, notes="; ".join(notes), converged=converged)
+            row.update(formula=fit.formula, notes="; ".join(fit.notes), converged=fit.converged)
         rows.append(row)
     return pd.DataFrame(rows)

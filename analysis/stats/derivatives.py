@@ -28,7 +28,9 @@ def step(x: float) -> float:
     return 1e-4 * abs(x) if abs(x) > 1e-4 else 1e-4
 
 
-def jacobian(f: Callable[[FloatArray], FloatArray], x: FloatArray) -> FloatArray:
+def jacobian(
+    f: Callable[[FloatArray], FloatArray], x: FloatArray, richardson: bool = True
+) -> FloatArray:
     """Differentiate an array-valued f along every coordinate of x.
 
     Parameters
@@ -37,6 +39,8 @@ def jacobian(f: Callable[[FloatArray], FloatArray], x: FloatArray) -> FloatArray
         Function of a 1-D array returning an array of any shape.
     x : numpy.ndarray
         The point.
+    richardson : bool, default True
+        Extrapolate from steps h and h/2 (twice the evaluations).
 
     Returns
     -------
@@ -59,11 +63,11 @@ def jacobian(f: Callable[[FloatArray], FloatArray], x: FloatArray) -> FloatArray
             e[i] = size
             return (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2.0 * size)
 
-        out.append((4.0 * diff(h / 2) - diff(h)) / 3.0)
+        out.append((4.0 * diff(h / 2) - diff(h)) / 3.0 if richardson else diff(h))
     return np.asarray(out)
 
 
-def hessian(f: Callable[[FloatArray], float], x: FloatArray) -> FloatArray:
+def hessian(f: Callable[[FloatArray], float], x: FloatArray, richardson: bool = True) -> FloatArray:
     """Hessian of a scalar f at x from function values only.
 
     Parameters
@@ -72,6 +76,9 @@ def hessian(f: Callable[[FloatArray], float], x: FloatArray) -> FloatArray:
         Scalar function of a 1-D array.
     x : numpy.ndarray
         The point.
+    richardson : bool, default True
+        Extrapolate from steps h and h/2 (twice the evaluations); without it the
+        error is O(h²) ≈ 1e-8 relative, ample for standard errors.
 
     Returns
     -------
@@ -103,5 +110,8 @@ def hessian(f: Callable[[FloatArray], float], x: FloatArray) -> FloatArray:
     out = np.empty((k, k))
     for i in range(k):
         for j in range(i, k):
-            out[i, j] = out[j, i] = (4.0 * second(i, j, 0.5) - second(i, j, 1.0)) / 3.0
+            if richardson:
+                out[i, j] = out[j, i] = (4.0 * second(i, j, 0.5) - second(i, j, 1.0)) / 3.0
+            else:
+                out[i, j] = out[j, i] = second(i, j, 1.0)
     return out

@@ -40,7 +40,7 @@ from analysis.stats._common import (
     with_holm,
 )
 from analysis.stats.pls import Grouping
-from analysis.stats.reml import ContrastResult, CrossedLMM, FTestResult, LmmFit
+from analysis.stats.reml import SINGULAR_TOL, ContrastResult, CrossedLMM, FTestResult, LmmFit
 
 Transform = Literal["none", "logit"]
 
@@ -153,14 +153,20 @@ def _master_ratings(
 
 
 def _groupings(data: pd.DataFrame) -> dict[str, Grouping]:
-    participant, track, system = data["participant"], data["track"], data["system"]
-    labels = {
-        "participant": participant,
-        "track": track,
-        "track:system": track + "\x1f" + system,
-        "participant:system": participant + "\x1f" + system,
+    """Code the four grouping factors as integers (no string concatenation per row)."""
+    codes = {c: pd.factorize(data[c], sort=True)[0] for c in ("participant", "track", "system")}
+    n_systems = int(codes["system"].max()) + 1
+    combined = {
+        "participant": codes["participant"],
+        "track": codes["track"],
+        "track:system": codes["track"] * n_systems + codes["system"],
+        "participant:system": codes["participant"] * n_systems + codes["system"],
     }
-    return {name: Grouping.from_labels(name, labels[name]) for name in TERMS}
+    out = {}
+    for name in TERMS:
+        dense = pd.factorize(combined[name], sort=True)[0].astype(np.int64)
+        out[name] = Grouping(name=name, codes=dense, n_levels=int(dense.max()) + 1)
+    return out
 
 
 def _same_partition(g: Grouping, h: Grouping) -> bool:
@@ -207,18 +213,24 @@ def fit_crossed(
     terms, notes = _estimable(groupings, len(y))
     if not terms:
         raise InvalidInputError("no random effect can be estimated from these ratings")
+    start: np.ndarray | None = None
     with threadpool_limits(limits=1, user_api="blas"):
         # The matrices are small; threaded BLAS on them only adds contention.
         while True:
-            fit = CrossedLMM(y, x, [groupings[t] for t in terms], x_names).fit()
-            dropped = [t for t in fit.singular if len(terms) > 1]
+            model = CrossedLMM(y, x, [groupings[t] for t in terms], x_names)
+            theta = model.optimise(start)
+            dropped = [t for t, v in zip(terms, theta, strict=True) if v < SINGULAR_TOL]
+            if len(dropped) == len(terms):
+                dropped = dropped[1:]  # keep one term: at θ = 0 the fit is least squares
             if not dropped:
+                fit = model.fit(theta=theta)
                 break
             for t in dropped:
                 notes.append(
                     f"(1 | {t}) removed: its variance was estimated at 0 (singular fit); "
                     "the simpler model has the same likelihood"
                 )
+            start = np.asarray([v for t, v in zip(terms, theta, strict=True) if t not in dropped])
             terms = [t for t in terms if t not in dropped]
     return fit, _formula(fixed, terms), tuple(notes)
 

@@ -95,7 +95,7 @@ def approximate_power(
     --------
     >>> sds = {"track:system": 5.0, "participant:system": 3.0, "residual": 10.0}
     >>> round(approximate_power(5.0, 40, 20, sds), 2)
-    0.89
+    0.77
     """
     if participants < 2 or tracks < 2:
         raise InvalidInputError(
@@ -106,10 +106,19 @@ def approximate_power(
     var_e = 2.0 * sds.get("residual", 0.0) ** 2
     p, t = float(participants), float(tracks)
     ms_t, ms_p, ms_e = p * var_t + var_e, t * var_p + var_e, var_e
-    total = ms_t + ms_p - ms_e
+    # The mean squares that estimate v, as the fitted model does: a component whose
+    # variance is 0 is not in the model (the fit leaves it out as singular).
+    if var_t > 0 and var_p > 0:
+        total = ms_t + ms_p - ms_e
+        df = total**2 / (ms_t**2 / (t - 1) + ms_p**2 / (p - 1) + ms_e**2 / ((p - 1) * (t - 1)))
+    elif var_t > 0:
+        total, df = ms_t, t - 1
+    elif var_p > 0:
+        total, df = ms_p, p - 1
+    else:
+        total, df = var_e, p * t - 1
     if total <= 0:
         raise InvalidInputError("the variance components give no sampling variance")
-    df = total**2 / (ms_t**2 / (t - 1) + ms_p**2 / (p - 1) + ms_e**2 / ((p - 1) * (t - 1)))
     ncp = difference / np.sqrt(total / (p * t))
     crit = stats.t.ppf(1.0 - alpha / 2.0, df)
     return float(stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp))
@@ -175,7 +184,7 @@ def plan_study(
         Simulated studies per simulated design.
     simulate : int, default 3
         How many designs to simulate: those with the fewest ratings whose
-        approximate power reaches the target.
+        approximate power reaches the target (else the most powerful ones).
     seed : int, default 0
         Seed of the simulations.
 
@@ -219,8 +228,14 @@ def plan_study(
     grid["sim_power"] = np.nan
     grid["sim_se"] = np.nan
     grid["simulations"] = 0
-    candidates = grid.loc[grid["approx_power"] >= power].sort_values(["ratings", "participants"])
-    for index in candidates.index[:simulate]:
+    reaching = grid.loc[grid["approx_power"] >= power].sort_values(["ratings", "participants"])
+    # Without a design that reaches the target, simulate the strongest ones instead.
+    strongest = grid.sort_values("approx_power", ascending=False)
+    chosen_rows = list(reaching.index[:simulate])
+    chosen_rows += [i for i in strongest.index if i not in chosen_rows][
+        : simulate - len(chosen_rows)
+    ]
+    for index in chosen_rows:
         share, se = simulated_power(
             difference,
             int(grid.loc[index, "participants"]),

@@ -333,38 +333,46 @@ class CrossedLMM:
         return float(varpar[-1]) ** 2 * s.rx_inv
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, start: Sequence[float] | None = None) -> LmmFit:
+    def optimise(self, start: Sequence[float] | FloatArray | None = None) -> FloatArray:
+        """Return the REML estimate of θ (θ ≥ 0), starting from ``start`` (default 1, as lme4)."""
+        k = len(self.groupings)
+        theta0 = np.ones(k) if start is None else np.asarray(start, dtype=float)
+        return minimise(
+            self.profiled_deviance_gradient,
+            theta0,
+            k,
+            jac=True,
+            options={"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000},
+        )
+
+    def fit(self, start: Sequence[float] | None = None, theta: FloatArray | None = None) -> LmmFit:
         """Minimise the REML criterion over θ ≥ 0 and derive the inference.
 
         Parameters
         ----------
         start : sequence of float, optional
             Starting θ (default 1 for every grouping, as lme4).
+        theta : numpy.ndarray, optional
+            An optimum already found by :meth:`optimise` (then ``start`` is unused).
 
         Returns
         -------
         LmmFit
             Estimates, covariances and the Satterthwaite ingredients.
         """
-        k = len(self.groupings)
-        theta0 = np.ones(k) if start is None else np.asarray(start, dtype=float)
-        theta = minimise(
-            self.profiled_deviance_gradient,
-            theta0,
-            k,
-            jac=True,
-            options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 1000},
-        )
+        if theta is None:
+            theta = self.optimise(start)
         s = self._solve(theta)
         sigma = float(np.sqrt(s.r2 / (self.n - self.p)))
         varpar = np.append(theta, sigma)
-        hess = jacobian(self.deviance_gradient, varpar)
+        # One central difference per step is accurate to ~1e-8 here: df need 1 %.
+        hess = jacobian(self.deviance_gradient, varpar, richardson=False)
         hess = (hess + hess.T) / 2.0
         evals, evecs = np.linalg.eigh(hess)
         pos = evals > 1e-8
         hessian_ok = bool(np.all(pos))
         h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-        jac = jacobian(self._vcov, varpar)
+        jac = jacobian(self._vcov, varpar, richardson=False)
         _, grad = self.profiled_deviance_gradient(theta)
         projected = np.where(theta > 0, np.abs(grad), np.maximum(-grad, 0.0))
         return LmmFit(

@@ -69,10 +69,11 @@ class ExportTestCase(BaseTestCase):
         ratings = read_csv(table(self.mushra, "ratings"))
         stimuli = read_csv(table(self.mushra, "stimuli"))
         metrics = stimuli.loc[stimuli["role"] == "master"]
-        results = analyse_study(ratings, metrics=metrics, lmm_sensitivity=False, n_resamples=99)
+        results = analyse_study(ratings, metrics=metrics, sensitivity=False, n_resamples=99)
         assert results.simulated
         assert results.screening.n_before == N
-        assert set(results.comparison["attribute"]) == set(ATTRIBUTES)
+        assert set(results.primary["attribute"]) == set(ATTRIBUTES)
+        assert set(results.secondary["attribute"]) == set(ATTRIBUTES)
         assert results.objective is not None
         assert "dr_value" in set(results.objective["metric"])
 

@@ -58,6 +58,25 @@ class ResultsViewsTestCase(BaseTestCase):
             assert b"simulated session" in response.content
             assert b"bundle.zip" in response.content
 
+    def test_the_planning_section_uses_the_studys_own_variance_components(self) -> None:
+        self.login(self.researcher)
+        assert self.client.get(self.base).context["plan"] is None  # computed on request only
+        response = self.client.get(self.base, {"difference": "6", "power": "0.8"})
+        assert response.status_code == 200
+        plan = response.context["plan"]
+        assert "reason" not in plan, plan
+        assert plan["participants_so_far"] == N
+        assert plan["tracks_so_far"] == TRACKS
+        assert plan["tracks"] == [4, 6, 8, 10, 12, 16, 20, 30]
+        powers = [row["power"] for row in plan["rows"]]
+        # More participants never lower the power of a design with the same tracks.
+        for column in range(len(plan["tracks"])):
+            assert [p[column] for p in powers] == sorted(p[column] for p in powers)
+        assert b"Planning: how many participants and tracks?" in response.content
+        bad = self.client.get(self.base, {"difference": "abc"})
+        assert bad.status_code == 200
+        assert bad.context["plan"] is None
+
     def test_it_shows_the_report_of_the_same_tables(self) -> None:
         self.login(self.collaborator)
         response = self.client.get(self.base + "report.html")
