@@ -139,7 +139,7 @@ def test_plan_reports_a_grid_and_a_recommendation(capsys):
     assert len(grid) == 4
     expected = [
         approximate_power(8.0, p, t, plan["sds"])
-        for p, t in zip(grid["participants"], grid["tracks"])
+        for p, t in zip(grid["participants"], grid["tracks"], strict=True)
     ]
     assert grid["approx_power"].to_numpy() == pytest.approx(expected)
     assert grid["simulations"].sum() == 30
