@@ -11,6 +11,7 @@ average no preference, and tested with the logistic mixed model, with glmer's z
 test and with a sign test that pools the answers.
 
 Usage: python benchmarks/bench_calibration.py [--studies 2000] [--ab-studies 1000] [--jobs 2]
+       [--only ratings|ab]
 """
 
 from __future__ import annotations
@@ -100,51 +101,64 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=2000)
     parser.add_argument("--ab-studies", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", choices=("ratings", "ab"), help="run one half")
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} ({os.cpu_count()} cores), python {platform.python_version()}"
     )
     with ProcessPoolExecutor(args.jobs) as pool:
-        print("\nRatings: primary mixed model vs paired t over participant means (tracks fixed)")
-        print(
-            f"{'participants':>12} {'tracks':>6} {'effect':>6} {'studies':>7}  "
-            f"{'primary p<.05':>22} {'tracks-fixed t p<.05':>22} {'s/study':>8}"
-        )
-        for n_p, n_t in RATING_DESIGNS:
-            for effect in (0.0, 5.0):
-                primary, fixed, n, seconds = run(
-                    pool,
-                    rating_chunk,
-                    args.jobs,
-                    (n_p, n_t, effect),
-                    args.studies,
-                    seed=1000 * n_p + n_t + int(effect),
-                )
-                print(
-                    f"{n_p:>12} {n_t:>6} {effect:>6g} {n:>7}  {rate(primary, n):>22} "
-                    f"{rate(fixed, n):>22} {seconds / n * args.jobs:>8.3f}"
-                )
-        print(
-            "\nAB preference, no true preference: logistic mixed model (t, between-within df)"
-            " vs glmer's z vs a pooled sign test"
-        )
-        print(
-            f"{'participants':>12} {'tracks':>6} {'SD p':>5} {'SD t':>5} {'studies':>7}  "
-            f"{'model (t)':>20} {'z':>20} {'sign test':>20} {'s/study':>8}"
-        )
-        for n_p, n_t, sd_p, sd_t in AB_DESIGNS:
-            model, wald, sign, n, seconds = run(
+        if args.only != "ab":
+            ratings(pool, args)
+        if args.only != "ratings":
+            ab(pool, args)
+
+
+def ratings(pool: ProcessPoolExecutor, args: argparse.Namespace) -> None:
+    """Primary model against the tracks-fixed paired t, null and 5-point effect."""
+    print("\nRatings: primary mixed model vs paired t over participant means (tracks fixed)")
+    print(
+        f"{'participants':>12} {'tracks':>6} {'effect':>6} {'studies':>7}  "
+        f"{'primary p<.05':>22} {'tracks-fixed t p<.05':>22} {'s/study':>8}"
+    )
+    for n_p, n_t in RATING_DESIGNS:
+        for effect in (0.0, 5.0):
+            primary, fixed, n, seconds = run(
                 pool,
-                ab_chunk,
+                rating_chunk,
                 args.jobs,
-                (n_p, n_t, sd_p, sd_t),
-                args.ab_studies,
-                seed=7000 + 100 * n_p + n_t,
+                (n_p, n_t, effect),
+                args.studies,
+                seed=1000 * n_p + n_t + int(effect),
             )
             print(
-                f"{n_p:>12} {n_t:>6} {sd_p:>5g} {sd_t:>5g} {n:>7}  {rate(model, n):>20} "
-                f"{rate(wald, n):>20} {rate(sign, n):>20} {seconds / n * args.jobs:>8.3f}"
+                f"{n_p:>12} {n_t:>6} {effect:>6g} {n:>7}  {rate(primary, n):>22} "
+                f"{rate(fixed, n):>22} {seconds / n * args.jobs:>8.3f}"
             )
+
+
+def ab(pool: ProcessPoolExecutor, args: argparse.Namespace) -> None:
+    """AB preference model against glmer's z and a pooled sign test, under the null."""
+    print(
+        "\nAB preference, no true preference: logistic mixed model (t, between-within df)"
+        " vs glmer's z vs a pooled sign test"
+    )
+    print(
+        f"{'participants':>12} {'tracks':>6} {'SD p':>5} {'SD t':>5} {'studies':>7}  "
+        f"{'model (t)':>20} {'z':>20} {'sign test':>20} {'s/study':>8}"
+    )
+    for n_p, n_t, sd_p, sd_t in AB_DESIGNS:
+        model, wald, sign, n, seconds = run(
+            pool,
+            ab_chunk,
+            args.jobs,
+            (n_p, n_t, sd_p, sd_t),
+            args.ab_studies,
+            seed=7000 + 100 * n_p + n_t,
+        )
+        print(
+            f"{n_p:>12} {n_t:>6} {sd_p:>5g} {sd_t:>5g} {n:>7}  {rate(model, n):>20} "
+            f"{rate(wald, n):>20} {rate(sign, n):>20} {seconds / n * args.jobs:>8.3f}"
+        )
 
 
 if __name__ == "__main__":
