@@ -278,8 +278,8 @@ class _LogisticFit:
 def _logistic(y: np.ndarray, x: np.ndarray, names: list[str], data: pd.DataFrame) -> _LogisticFit:
     """Fit the mixed logistic model, dropping singular intercepts.
 
-    The intercept's df follow the between-within rule (Li & Redden 2015, Stat. Med.
-    34:281-296, recommended for GLMMs with few clusters): the number of levels of
+    The intercept's df follow the between-within rule (Li & Redden 2015, BMC Med.
+    Res. Methodol. 15:38, recommended for GLMMs with few clusters): the number of levels of
     the scarcest random-intercept factor left in the model, minus one. glmer's Wald
     z treats the SE as known; with 8 tracks it rejected a true null 8.7 % of the
     time (``benchmarks/bench_calibration.py``), because the SE is estimated mostly
