@@ -281,7 +281,7 @@ def _logistic(y: np.ndarray, x: np.ndarray, names: list[str], data: pd.DataFrame
     The intercept's df follow the between-within rule (Li & Redden 2015, BMC Med.
     Res. Methodol. 15:38, recommended for GLMMs with few clusters): the number of levels of
     the scarcest random-intercept factor left in the model, minus one. glmer's Wald
-    z treats the SE as known; with 8 tracks it rejected a true null 8.7 % of the
+    z treats the SE as known; with 8 tracks it rejected a true null 8.8 % of the
     time (``benchmarks/bench_calibration.py``), because the SE is estimated mostly
     from the spread between tracks. A factor whose variance is estimated at 0
     contributes nothing to the SE, so it does not limit the df either.
