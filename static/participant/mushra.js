@@ -91,23 +91,25 @@ export function mushraParadigm() {
           });
           const output = el('span', { className: 'value', 'aria-hidden': 'true' });
           const wrap = el('div', { className: 'rating' }, [input, output]);
-          const slider = { input, output, wrap, rated: false, key: condition.key, label: condition.label, attribute };
+          const slot = `rating:${i}:${attribute.id}`;
+          const slider = { input, output, wrap, rated: false, key: condition.key, label: condition.label, attribute, slot };
           sliders.set(id(i, j), slider);
           show(slider, NEUTRAL, false);
           const commit = () => {
             const value = Number(input.value);
             show(slider, value, true);
-            page.save(
-              { type: 'rating', condition: condition.key, attribute: attribute.id, score: value },
-              `rating:${i}:${attribute.id}`,
-            );
+            page.save({ type: 'rating', condition: condition.key, attribute: attribute.id, score: value }, slot);
           };
-          input.addEventListener('input', () => show(slider, Number(input.value), true));
+          input.addEventListener('input', () => {
+            page.noteEdit(slot);
+            show(slider, Number(input.value), true);
+          });
           input.addEventListener('change', commit);
           // A click that leaves the value where it was still counts as a rating.
           let pressed = false;
           input.addEventListener('pointerdown', () => {
             pressed = true;
+            page.noteEdit(slot);
           });
           input.addEventListener('pointerup', () => {
             if (pressed && !slider.rated) commit();
@@ -129,7 +131,15 @@ export function mushraParadigm() {
       );
     },
 
-    restore(page, answers) {
+    /**
+     * Show saved ratings: the server's, then this browser's unacknowledged ones.
+     *
+     * @param {object} page
+     * @param {{ratings?: Object<string, Object<string, number>>}} answers
+     * @param {{keep?: (slot: string) => boolean}} [options] sliders to leave as they are
+     */
+    restore(page, answers, options = {}) {
+      const keep = options.keep || (() => false);
       const ratings = { ...(answers.ratings || {}) };
       for (const body of page.pendingAnswers()) {
         if (body.type === 'rating') {
@@ -139,8 +149,9 @@ export function mushraParadigm() {
       const attributes = page.data.attributes || [];
       page.conditions.forEach((condition, i) => {
         attributes.forEach((attribute, j) => {
+          const slider = sliders.get(id(i, j));
           const value = ratings[condition.key] && ratings[condition.key][attribute.id];
-          if (Number.isFinite(value)) show(sliders.get(id(i, j)), value, true);
+          if (Number.isFinite(value) && !keep(slider.slot)) show(slider, value, true);
         });
       });
     },

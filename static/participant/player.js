@@ -215,8 +215,10 @@ export class Player extends EventTarget {
    *
    * @param {string[]} urls one URL per condition, in player index order
    * @param {{onProgress?: (p: {phase: string, fraction: number, loaded: number, total: number}) => void,
-   *          signal?: AbortSignal, sampleRate?: number}} [options]
-   *   `sampleRate` is a hint used when the files' headers cannot be read.
+   *          signal?: AbortSignal, sampleRate?: number,
+   *          prefetched?: {take: (url: string) => Promise<{bytes?: ArrayBuffer, buffer?: AudioBuffer}>|null}}} [options]
+   *   `sampleRate` is a hint used when the files' headers cannot be read; `prefetched`
+   *   (a Prefetcher) hands over files fetched, or decoded, ahead of time.
    * @returns {Promise<void>}
    */
   async load(urls, options = {}) {
@@ -230,6 +232,7 @@ export class Player extends EventTarget {
     }
     this._stopRun('load');
     this.buffers = [];
+    this._active = 0; // a new trial starts on its first version
     const progress = options.onProgress || (() => {});
     const loaded = urls.map(() => 0);
     const totals = urls.map(() => 0);
@@ -245,32 +248,53 @@ export class Player extends EventTarget {
     // same, so the bar never moves back when a later file's size becomes known.
     const byteFraction = () =>
       loaded.reduce((sum, done, i) => sum + (totals[i] ? done / totals[i] : 0), 0) / urls.length;
+    const fetchOne = (url, i) =>
+      fetchWithRetry(url, {
+        signal: controller.signal,
+        tries: this.tries,
+        backoffMs: this.backoffMs,
+        fetchImpl: this.fetchImpl || undefined,
+        onAttempt: (n) => {
+          this._debug.attempts[url] = n;
+        },
+        onBytes: (done, total) => {
+          loaded[i] = done;
+          totals[i] = total;
+          report('fetch', 0.9 * byteFraction());
+        },
+      });
+    const prefetched = options.prefetched || null;
+    this._debug.prefetched = 0;
     const fetches = Promise.all(
-      urls.map((url, i) =>
-        fetchWithRetry(url, {
-          signal: controller.signal,
-          tries: this.tries,
-          backoffMs: this.backoffMs,
-          fetchImpl: this.fetchImpl || undefined,
-          onAttempt: (n) => {
-            this._debug.attempts[url] = n;
-          },
-          onBytes: (done, total) => {
-            loaded[i] = done;
-            totals[i] = total;
+      urls.map(async (url, i) => {
+        const held = prefetched ? prefetched.take(url) : null;
+        if (held) {
+          try {
+            const item = await held;
+            if (controller.signal.aborted) throw controller.signal.reason;
+            loaded[i] = 1;
+            totals[i] = 1;
+            this._debug.prefetched += 1;
             report('fetch', 0.9 * byteFraction());
-          },
-        }),
-      ),
+            return item;
+          } catch (error) {
+            if (controller.signal.aborted) throw error;
+            // The prefetch failed: fetch the file now.
+          }
+        }
+        return { bytes: await fetchOne(url, i) };
+      }),
     );
-    let data;
+    let items;
     try {
-      data = await fetches;
+      items = await fetches;
     } catch (error) {
       controller.abort(); // stop the other downloads of this trial
       throw error;
     }
-    const rate = sniffSampleRate(data[0]) || options.sampleRate || null;
+    const withBytes = items.find((item) => item.bytes);
+    const rate =
+      (withBytes ? sniffSampleRate(withBytes.bytes) : items[0].buffer.sampleRate) || options.sampleRate || null;
     const wanted = rate && rate !== this._refusedRate ? rate : null;
     if (!this.context || (this._ownsContext && wanted && this.context.sampleRate !== wanted)) {
       if (this.context && this._ownsContext) this.context.close().catch(() => {});
@@ -281,10 +305,10 @@ export class Player extends EventTarget {
     }
     let decoded = 0;
     const buffers = await Promise.all(
-      data.map(async (bytes) => {
-        const buffer = await this.context.decodeAudioData(bytes);
+      items.map(async (item) => {
+        const buffer = item.buffer || (await this.context.decodeAudioData(item.bytes));
         decoded += 1;
-        report('decode', 0.9 + (0.1 * decoded) / data.length);
+        report('decode', 0.9 + (0.1 * decoded) / items.length);
         return buffer;
       }),
     );

@@ -1,11 +1,17 @@
 /**
- * A waveform of one condition on a <canvas>, with the playhead and the loop region.
+ * A neutral waveform on a <canvas>, with the playhead and the loop region.
  *
- * Mouse: click to seek; drag to choose a loop region; shift-click to put the loop end
- * (b) there, alt-click the loop start (a). Keyboard, when the canvas has focus (it is
- * a focusable role="slider"): arrows seek by 1 s (5 s with shift), PageUp/PageDown by
- * a tenth, Home/End to the start/end; the page's a/b keys set loop points at the
- * playhead. The drawing is min/max per pixel column (all channels together).
+ * The picture is the same whichever version plays: it is the envelope of all the
+ * versions of the trial together (per pixel column, the mean over the versions of
+ * each version's lowest and highest sample), computed once when the audio is ready
+ * and never redrawn from the playing version. Drawing the playing version would let
+ * a participant tell versions apart by their shape (a limiter-flattened master is
+ * visible at a glance); drawing one fixed version would show that version's shape.
+ *
+ * Mouse and touch: click or tap to seek; drag to choose a loop region; shift-click to
+ * put the loop end (b) there, alt-click the loop start (a). Keyboard, when the canvas
+ * has focus (it is a focusable role="slider"): arrows seek by 1 s (5 s with shift),
+ * PageUp/PageDown by a tenth, Home/End to the start/end.
  *
  * @module waveform
  */
@@ -24,32 +30,40 @@ export function formatTime(seconds) {
 }
 
 /**
- * Minimum and maximum sample per column, over all channels.
+ * The envelope of several versions together: per column, the mean over the versions
+ * of each one's lowest and highest sample (all channels). It does not depend on which
+ * version plays, nor on the order of the versions beyond float rounding.
  *
- * @param {AudioBuffer} buffer
+ * Columns span the shortest version (the length the player plays).
+ *
+ * @param {AudioBuffer[]} buffers every version of the trial
  * @param {number} columns
  * @returns {{min: Float32Array, max: Float32Array}}
  */
-export function computePeaks(buffer, columns) {
+export function computeNeutralPeaks(buffers, columns) {
   const min = new Float32Array(columns);
   const max = new Float32Array(columns);
-  const channels = [];
-  for (let c = 0; c < buffer.numberOfChannels; c += 1) channels.push(buffer.getChannelData(c));
-  const perColumn = buffer.length / columns;
-  for (let col = 0; col < columns; col += 1) {
-    const start = Math.floor(col * perColumn);
-    const end = Math.max(start + 1, Math.floor((col + 1) * perColumn));
-    let lo = 0;
-    let hi = 0;
-    for (const data of channels) {
-      for (let i = start; i < end && i < data.length; i += 1) {
-        const v = data[i];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
+  if (!buffers.length) return { min, max };
+  const length = Math.min(...buffers.map((b) => b.length));
+  const perColumn = length / columns;
+  for (const buffer of buffers) {
+    const channels = [];
+    for (let c = 0; c < buffer.numberOfChannels; c += 1) channels.push(buffer.getChannelData(c));
+    for (let col = 0; col < columns; col += 1) {
+      const start = Math.floor(col * perColumn);
+      const end = Math.min(length, Math.max(start + 1, Math.floor((col + 1) * perColumn)));
+      let lo = 0;
+      let hi = 0;
+      for (const data of channels) {
+        for (let i = start; i < end; i += 1) {
+          const v = data[i];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
       }
+      min[col] += lo / buffers.length;
+      max[col] += hi / buffers.length;
     }
-    min[col] = lo;
-    max[col] = hi;
   }
   return { min, max };
 }
@@ -61,13 +75,13 @@ export class WaveformView {
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {import('./player.js').Player} player
-   * @param {{bufferIndex?: number, label?: string}} [options]
+   * @param {{label?: string}} [options]
    */
   constructor(canvas, player, options = {}) {
     this.canvas = canvas;
     this.player = player;
-    this.bufferIndex = options.bufferIndex ?? 0;
     this.peaks = null;
+    this._peaksFor = null;
     this.drag = null;
     this.frame = 0;
     canvas.tabIndex = 0;
@@ -109,8 +123,13 @@ export class WaveformView {
       this.canvas.width = width;
       this.canvas.height = height;
     }
-    const buffer = this.player.buffers[this.bufferIndex];
-    this.peaks = buffer ? computePeaks(buffer, width) : null;
+    // Recomputed only for new audio or a new width: never on a switch of version.
+    const buffers = this.player.buffers;
+    if (!buffers.length) this.peaks = null;
+    else if (!this._peaksFor || this._peaksFor.buffers !== buffers || this._peaksFor.width !== width) {
+      this.peaks = computeNeutralPeaks(buffers, width);
+      this._peaksFor = { buffers, width };
+    }
     this.refresh();
   }
 
