@@ -667,6 +667,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     body.removeAttribute('inert');
     player.setLoop({ on: rules.loop ?? true, a: 0, b: player.duration });
     waveform = new WaveformView(canvas, player);
+    page.waveform = waveform;
     updateButtons();
     updateTransport();
     page.announce('Audio ready');
