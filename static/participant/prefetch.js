@@ -119,9 +119,10 @@ export class Prefetcher {
         fetchImpl: this.fetchImpl || undefined,
       });
     });
+    // A file that could not be fetched takes no memory here (the player fetches it later).
     const sizes = Promise.all(fetched.map((p) => p.then(
       (bytes) => (context ? decodedSize(bytes, context.sampleRate) : null),
-      () => null,
+      () => 0,
     )));
     const decodeAll = sizes.then((list) => {
       if (!context || list.some((n) => n === null)) return false;

@@ -317,6 +317,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     data,
     root,
     player,
+    prefetcher,
     saver,
     events,
     rules,
