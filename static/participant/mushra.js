@@ -176,7 +176,7 @@ export function mushraParadigm() {
           const column = all.filter((s) => s.attribute === attribute);
           if (!column.some((s) => s.rated && Number(s.input.value) === 100)) {
             found.push({
-              message: `For ${attribute.label}, rate at least one condition 100: one of them is the hidden reference.`,
+              message: `For ${attribute.label}, rate at least one version 100: one of them is identical to the Reference.`,
               focus: column[0] && column[0].input,
             });
           }

@@ -309,7 +309,7 @@ def test_next_enforces_the_rules_then_submits(page, server):
     problems = page.get_by_role("alert").filter(has_text="Listen").inner_text()
     assert "not played yet: A, B, C" in problems
     assert "Rate every condition" in problems
-    assert "rate at least one condition 100" in problems
+    assert "rate at least one version 100: one of them is identical to the Reference" in problems
     for key in "123":
         page.keyboard.press(key)
         page.wait_for_timeout(450)
