@@ -90,7 +90,13 @@ export function mushraParadigm() {
             'aria-label': `Condition ${condition.label}, ${attribute.label}`,
           });
           const output = el('span', { className: 'value', 'aria-hidden': 'true' });
-          const wrap = el('div', { className: 'rating' }, [input, output]);
+          // On a phone the grid stacks (participant.css): each slider then shows its
+          // attribute and the five scale labels itself, as the column head does on wide screens.
+          const head = el('span', { className: 'cell-head', 'aria-hidden': 'true' }, [
+            el('span', { className: 'attribute-name', text: attribute.label }),
+            el('span', { className: 'scale' }, SCALE.map((band) => el('span', { text: band.label }))),
+          ]);
+          const wrap = el('div', { className: 'rating' }, [head, input, output]);
           const slot = `rating:${i}:${attribute.id}`;
           const slider = { input, output, wrap, rated: false, key: condition.key, label: condition.label, attribute, slot };
           sliders.set(id(i, j), slider);
