@@ -69,6 +69,7 @@ export function runTrials(root, first) {
     } catch (error) {
       return false;
     }
+    performance.mark('next:state');
     const next = state && state.trial;
     if (!next || paradigmOf(next) !== paradigmOf(page.data) || next.save_url !== first.save_url) return false;
     page.destroy({ keepShared: true });

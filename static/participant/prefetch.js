@@ -19,6 +19,7 @@
  */
 
 import { fetchWithRetry } from './loader.js';
+import { bufferPeaks } from './waveform.js';
 
 /** Most decoded audio (current + next trial), in bytes of 32-bit float samples. */
 export const DECODED_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -93,9 +94,10 @@ export class Prefetcher {
    * Start fetching (and, within the budget, decoding) the next trial's files.
    *
    * @param {string[]} urls the next trial's audio URLs
-   * @param {{context?: BaseAudioContext|null, heldBytes?: number}} [options]
+   * @param {{context?: BaseAudioContext|null, heldBytes?: number, columns?: number}} [options]
    *   `context` decodes (the player's); `heldBytes` is what the current trial's decoded
-   *   audio already takes.
+   *   audio already takes; `columns` (the waveform's width) lets each decoded file's
+   *   waveform peaks be computed now rather than when the next trial is shown.
    */
   prefetch(urls, options = {}) {
     const wanted = new Set(urls);
@@ -135,6 +137,7 @@ export class Prefetcher {
           if (!(await decodeAll) || signal.aborted) return { bytes };
           try {
             const buffer = await context.decodeAudioData(bytes);
+            if (options.columns) bufferPeaks(buffer, options.columns);
             this.status[url] = 'decoded';
             return { buffer };
           } catch (error) {

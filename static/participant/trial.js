@@ -550,6 +550,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     nextButton.setAttribute('aria-disabled', 'true');
     nextButton.disabled = true;
     nextButton.textContent = 'Saving…';
+    performance.mark('next:pressed'); // the benchmark's breakdown of "Next to ready"
     player.pause();
     if (events) {
       // The server checks "every condition played" from the listening log: send it first.
@@ -557,6 +558,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
       await events.saver.flush();
     }
     await saver.flush();
+    performance.mark('next:flushed');
     submitting = true;
     let next;
     try {
@@ -570,6 +572,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
       nextButton.textContent = position >= total && !training ? 'Finish' : 'Next';
       return;
     }
+    performance.mark('next:submitted');
     if (!next) {
       window.location.reload();
       return;
@@ -662,6 +665,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
       return;
     }
     if (destroyed) return;
+    performance.mark('trial:loaded');
     loading.hidden = true;
     root.setAttribute('aria-busy', 'false');
     body.inert = false;
@@ -673,12 +677,13 @@ export function mountTrial(root, data, paradigm, options = {}) {
     updateTransport();
     page.announce('Audio ready');
     page.readyAt = performance.now();
+    performance.mark('trial:ready');
     root.dispatchEvent(new CustomEvent('trial-ready', { bubbles: true }));
     // Only now, so the current trial's audio never shares the connection with the next's.
     if (prefetcher && data.prefetch && data.prefetch.length) {
       prefetcher.prefetch(
         data.prefetch.map((key) => template.replace('{key}', encodeURIComponent(key))),
-        { context: player.context, heldBytes: buffersSize(player.buffers) },
+        { context: player.context, heldBytes: buffersSize(player.buffers), columns: canvas.width },
       );
     }
   }

@@ -29,10 +29,55 @@ export function formatTime(seconds) {
   return `${minutes}:${rest < 10 ? '0' : ''}${rest.toFixed(1)}`;
 }
 
+/** Per-buffer peaks already computed: buffer -> Map("columns:length" -> peaks). */
+const PEAKS = new WeakMap();
+
+/**
+ * Minimum and maximum sample per column of one version (all channels), over its first
+ * `length` samples; remembered per buffer, so the prefetcher can compute the next
+ * trial's while the participant rates the current one.
+ *
+ * @param {AudioBuffer} buffer
+ * @param {number} columns
+ * @param {number} [length] samples the columns span (the trial's shortest version)
+ * @returns {{min: Float32Array, max: Float32Array}}
+ */
+export function bufferPeaks(buffer, columns, length = buffer.length) {
+  const id = `${columns}:${length}`;
+  let known = PEAKS.get(buffer);
+  if (known && known.has(id)) return known.get(id);
+  const min = new Float32Array(columns);
+  const max = new Float32Array(columns);
+  const channels = [];
+  for (let c = 0; c < buffer.numberOfChannels; c += 1) channels.push(buffer.getChannelData(c));
+  const perColumn = length / columns;
+  for (let col = 0; col < columns; col += 1) {
+    const start = Math.floor(col * perColumn);
+    const end = Math.min(length, Math.max(start + 1, Math.floor((col + 1) * perColumn)));
+    let lo = 0;
+    let hi = 0;
+    for (const data of channels) {
+      for (let i = start; i < end; i += 1) {
+        const v = data[i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    min[col] = lo;
+    max[col] = hi;
+  }
+  if (!known) {
+    known = new Map();
+    PEAKS.set(buffer, known);
+  }
+  known.set(id, { min, max });
+  return { min, max };
+}
+
 /**
  * The envelope of several versions together: per column, the mean over the versions
- * of each one's lowest and highest sample (all channels). It does not depend on which
- * version plays, nor on the order of the versions beyond float rounding.
+ * of each one's lowest and highest sample (bufferPeaks). It does not depend on which
+ * version plays.
  *
  * Columns span the shortest version (the length the player plays).
  *
@@ -45,24 +90,11 @@ export function computeNeutralPeaks(buffers, columns) {
   const max = new Float32Array(columns);
   if (!buffers.length) return { min, max };
   const length = Math.min(...buffers.map((b) => b.length));
-  const perColumn = length / columns;
   for (const buffer of buffers) {
-    const channels = [];
-    for (let c = 0; c < buffer.numberOfChannels; c += 1) channels.push(buffer.getChannelData(c));
+    const peaks = bufferPeaks(buffer, columns, length);
     for (let col = 0; col < columns; col += 1) {
-      const start = Math.floor(col * perColumn);
-      const end = Math.min(length, Math.max(start + 1, Math.floor((col + 1) * perColumn)));
-      let lo = 0;
-      let hi = 0;
-      for (const data of channels) {
-        for (let i = start; i < end; i += 1) {
-          const v = data[i];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-      }
-      min[col] += lo / buffers.length;
-      max[col] += hi / buffers.length;
+      min[col] += peaks.min[col] / buffers.length;
+      max[col] += peaks.max[col] / buffers.length;
     }
   }
   return { min, max };
