@@ -196,9 +196,9 @@ def mushra_trial(audit: Audit, session: Any, number: int) -> None:
     assert int(last.input_value()) == before + 1
     trial = data["trial"]["id"]
     expected = sliders.count()
+    saved = Rating.objects.filter(trial__session=session, trial__position=trial)
     for _ in range(200):
-        saved = db(lambda: Rating.objects.filter(trial__session=session, trial__position=trial))
-        if db(saved.count) == expected and db(lambda: saved.filter(score=before + 1).exists()):
+        if db(saved.count) == expected and db(saved.filter(score=before + 1).exists):
             break
         page.wait_for_timeout(50)
     else:

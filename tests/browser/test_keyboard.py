@@ -33,7 +33,9 @@ def shortcut_rows(page) -> list[tuple[str, str]]:
 
 
 def paused_at(page, seconds: float) -> None:
-    page.evaluate(f"() => {{ const p = window.participantTrial.player; p.pause(); p.seek({seconds}); }}")
+    page.evaluate(
+        f"() => {{ const p = window.participantTrial.player; p.pause(); p.seek({seconds}); }}"
+    )
 
 
 def selection(page) -> dict:
@@ -161,9 +163,12 @@ def test_mushra_without_a_reference(page, server):
     for key in ["r", "0", "4", "a", "b", "x"]:
         assert_does_nothing(page, key)
     assert_transport_keys(page)
-    assert page.get_by_role("button", name="Condition A", exact=True).get_attribute(
-        "aria-keyshortcuts"
-    ) == "1"
+    assert (
+        page.get_by_role("button", name="Condition A", exact=True).get_attribute(
+            "aria-keyshortcuts"
+        )
+        == "1"
+    )
 
 
 def test_abx_letters_select_and_never_touch_the_loop(page, server):

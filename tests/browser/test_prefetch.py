@@ -26,7 +26,7 @@ SECOND = trial(
     MUSHRA,
     trial={"id": 18, "position": 3, "total": 5},
     reference={"key": "n0"},
-    conditions=[{"key": k, "label": label} for k, label in zip(NEXT_KEYS[1:], "ABC")],
+    conditions=[{"key": k, "label": label} for k, label in zip(NEXT_KEYS[1:], "ABC", strict=True)],
     rules=EASY_RULES,
     state_url="/state",
     prefetch=[],
@@ -35,7 +35,7 @@ SECOND = trial(
 
 @pytest.fixture(autouse=True)
 def next_trial_audio(audio_dir):
-    for key, source in zip(NEXT_KEYS, ["sine660", "sine440", "sine880", "sine660"]):
+    for key, source in zip(NEXT_KEYS, ["sine660", "sine440", "sine880", "sine660"], strict=True):
         shutil.copy(audio_dir / f"{source}.flac", audio_dir / f"{key}.flac")
 
 

@@ -127,8 +127,11 @@ def test_a_tab_that_regains_focus_shows_what_the_other_tab_saved(browser, live_s
     for page in (one, two):
         page.route(re.compile(r".*/answers$"), lambda route: route.abort())
     set_slider(one, "B", ["Home"])
-    wait_until(one, "(localStorage.getItem(Object.keys(localStorage).find(k => "
-               "k.startsWith('participant-queue:'))) || '').includes('\"score\":0')")
+    wait_until(
+        one,
+        "(localStorage.getItem(Object.keys(localStorage).find(k => "
+        "k.startsWith('participant-queue:'))) || '').includes('\"score\":0')",
+    )
     regain_focus(one)
     wait_until(one, f"{value_of('C')} === '30'")
     assert slider(one, "C").input_value() == "30"  # from the server
@@ -170,7 +173,10 @@ def test_a_tab_that_regains_focus_shows_what_the_other_tab_saved(browser, live_s
     wait_ready(two)
     assert two.locator(".trial-title").inner_text() == "Trial 2 of 2"
     regain_focus(one)
-    wait_until(one, "document.querySelector('.trial-title') && "
-               "document.querySelector('.trial-title').textContent === 'Trial 2 of 2'")
+    wait_until(
+        one,
+        "document.querySelector('.trial-title') && "
+        "document.querySelector('.trial-title').textContent === 'Trial 2 of 2'",
+    )
     wait_ready(one)
     context.close()
