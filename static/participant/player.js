@@ -1,8 +1,8 @@
 /**
  * Sample-aligned multi-condition player on the Web Audio API.
  *
- * All conditions of a trial are fetched (two at a time, each decoded as soon as it has
- * arrived, or taken from a prefetcher) and decoded before playback. While playing,
+ * All conditions of a trial are fetched (or taken from a prefetcher) and decoded, each
+ * as soon as it has arrived, before playback. While playing,
  * every condition has its own AudioBufferSourceNode -> GainNode, all started at the
  * same context time and buffer offset (one shared transport clock), and only the
  * active condition's gain is 1. Switching never restarts a source: it is a short
@@ -135,9 +135,10 @@ export class Player extends EventTarget {
     this.fadeMs = options.fadeMs ?? DEFAULT_FADE_MS;
     this.shape = options.shape || 'hann';
     this.tries = options.tries ?? 3;
-    // Files fetched at once: few enough that the first ones finish (and are decoded)
-    // while the others are still on their way.
-    this.fetchConcurrency = options.fetchConcurrency ?? 2;
+    // Files fetched at once. Fewer would let the first ones be decoded while the rest
+    // arrive, but costs a round trip per wave: on an emulated 20 Mbit/s, 40 ms connection
+    // two at a time was not faster than all six (benchmarks/RESULTS.md, issue 13).
+    this.fetchConcurrency = options.fetchConcurrency ?? 6;
     this.backoffMs = options.backoffMs ?? 300;
     this.fetchImpl = options.fetchImpl || null;
     this.loopDips = options.loopDips ?? true;
