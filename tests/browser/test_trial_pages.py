@@ -140,15 +140,13 @@ def test_loading_indicator_and_trial_progress_show_while_fetching(page, server):
     open_trial(page, server, trial(MUSHRA, audio_url_template="/slow/{key}.flac"), wait=False)
     loading = page.get_by_role("progressbar", name="Loading audio")
     loading.wait_for(state="visible")
-    page.wait_for_function(
-        "Number(document.querySelector('.loading').getAttribute('aria-valuenow')) > 0"
-    )
-    # Progress and the inert body read at one moment (two reads could straddle the end of
-    # the load on a busy machine).
-    during = page.evaluate(
-        """() => ({now: Number(document.querySelector('.loading').getAttribute('aria-valuenow')),
-                   inert: document.querySelector('.trial-body').inert})"""
-    )
+    # Progress and the inert body read in the page at one moment, while loading (reads from
+    # here could straddle the end of the load on a busy machine).
+    during = page.wait_for_function(
+        """() => { const now = Number(document.querySelector('.loading').getAttribute('aria-valuenow'));
+                   return now > 0 && now < 100
+                     && {now, inert: document.querySelector('.trial-body').inert}; }"""
+    ).json_value()
     assert 0 < during["now"] < 100
     assert during["inert"]
     wait_ready(page)
