@@ -143,7 +143,8 @@ def test_loading_indicator_and_trial_progress_show_while_fetching(page, server):
     # Progress and the inert body read in the page at one moment, while loading (reads from
     # here could straddle the end of the load on a busy machine).
     during = page.wait_for_function(
-        """() => { const now = Number(document.querySelector('.loading').getAttribute('aria-valuenow'));
+        """() => { const bar = document.querySelector('.loading');
+                   const now = Number(bar.getAttribute('aria-valuenow'));
                    return now > 0 && now < 100
                      && {now, inert: document.querySelector('.trial-body').inert}; }"""
     ).json_value()
