@@ -16,6 +16,7 @@ urlpatterns = [
     path("p/<str:token>/screening", participant.headphone_check, name="screening"),
     path("p/<str:token>/training", participant.training, name="training"),
     path("p/<str:token>/trial", participant.trial, name="trial"),
+    path("p/<str:token>/current", participant.current, name="current"),
     path("p/<str:token>/final", participant.final, name="final"),
     path("p/<str:token>/done", participant.done, name="done"),
     path("p/<str:token>/answers", answers.save_answer, name="answers"),

@@ -451,6 +451,27 @@ class Trial(models.Model):
         ).values_list("condition__key", flat=True)
         return sorted(set(played))
 
+    def next_trial(self) -> Trial | None:
+        """The rated trial after this one (the first one after the training), if any."""
+        return (
+            Trial.objects.filter(
+                session_id=self.session_id, is_training=False, position__gt=self.position
+            )
+            .order_by("position")
+            .first()
+        )
+
+    def prefetch_keys(self) -> list[str]:
+        """Keys of the next trial's audio, for the page to fetch while this one is rated.
+
+        Sorted by key (random tokens), so the order of the requests says nothing about
+        the next trial's presentation order or roles.
+        """
+        following = self.next_trial()
+        if following is None:
+            return []
+        return sorted(following.conditions.values_list("key", flat=True))
+
     def page_data(self) -> dict[str, Any]:
         """Everything the trial page needs (the JSON the JavaScript reads); names nothing."""
         session = self.session
@@ -468,6 +489,8 @@ class Trial(models.Model):
             save_url=session.url("answers"),
             events_url=session.url("events"),
             next_url=f"/p/{session.token}/",
+            state_url=session.url("current"),
+            prefetch=self.prefetch_keys(),
             sample_rate=study.sample_rate,
             played=[] if self.is_training else self.played_keys(),
         )

@@ -11,7 +11,7 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -176,6 +176,21 @@ def training(request: HttpRequest, session: Session) -> HttpResponseBase:
 @participant_page(step="trial")
 def trial(request: HttpRequest, session: Session) -> HttpResponseBase:
     return _trial_page(request, session)
+
+
+@require_safe
+@participant_page(step=None)
+def current(request: HttpRequest, session: Session) -> JsonResponse:
+    """Say where the session is and describe its current trial, as the trial page's JSON.
+
+    The trial page reads it to show answers saved from another tab when it regains
+    focus, and to move to the next trial without reloading (its audio already fetched).
+    """
+    trial = session.current_trial()
+    if trial is None:
+        return JsonResponse({"url": session.url(), "trial": None})
+    trial.mark_started()
+    return JsonResponse({"url": session.url(), "trial": trial.page_data()})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

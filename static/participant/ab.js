@@ -23,6 +23,8 @@ export function abParadigm() {
 
   return {
     name: 'ab',
+    // A and B are the versions' own keys (trial.js keyMap).
+    letterKeys: true,
 
     render(page, container) {
       formId += 1;
@@ -57,14 +59,15 @@ export function abParadigm() {
       });
     },
 
-    restore(page, answers) {
+    restore(page, answers, options = {}) {
+      const keep = options.keep || (() => false);
       const preferences = { ...(answers.preferences || {}) };
       for (const body of page.pendingAnswers()) {
         if (body.type === 'preference') preferences[body.attribute] = body.condition;
       }
       for (const [attributeId, key] of Object.entries(preferences)) {
         const group = groups.get(attributeId);
-        if (!group) continue;
+        if (!group || keep(`preference:${attributeId}`)) continue;
         if (key === null) select(group, NONE);
         else {
           const i = page.conditions.findIndex((c) => c.key === key);

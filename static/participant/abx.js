@@ -32,6 +32,8 @@ export function abxParadigm() {
 
   return {
     name: 'abx',
+    // A, B and X are the versions' own keys (trial.js keyMap): "b" listens to B.
+    letterKeys: true,
 
     render(page, container) {
       const { xIndex, others } = roles(page);
@@ -62,7 +64,8 @@ export function abxParadigm() {
       container.append(listen, group);
     },
 
-    restore(page, answers) {
+    restore(page, answers, options = {}) {
+      if (options.keep && options.keep('abx')) return;
       if (answers.choice) chosen = answers.choice;
       for (const body of page.pendingAnswers()) {
         if (body.type === 'abx') chosen = body.condition;
@@ -73,13 +76,6 @@ export function abxParadigm() {
     problems() {
       if (chosen) return [];
       return [{ message: 'Say whether X is A or X is B.', focus: choices[0] && choices[0].button }];
-    },
-
-    onKey(page, event) {
-      if (event.key === 'x' || event.key === 'X') {
-        event.preventDefault();
-        page.select(page.indexOf(roles(page).xIndex));
-      }
     },
   };
 }

@@ -78,17 +78,20 @@ function sleep(ms, signal) {
  * @param {string} url
  * @param {{signal?: AbortSignal, tries?: number, backoffMs?: number,
  *          fetchImpl?: typeof fetch, onBytes?: (loaded: number, total: number) => void,
- *          onAttempt?: (attempt: number) => void}} [options]
+ *          onAttempt?: (attempt: number) => void, priority?: 'high'|'low'|'auto'}} [options]
+ *   `priority` is the Fetch API's hint (prefetches of the next trial go out 'low').
  * @returns {Promise<ArrayBuffer>}
  */
 export async function fetchWithRetry(url, options = {}) {
-  const { signal, tries = 3, backoffMs = 300, onBytes, onAttempt } = options;
+  const { signal, tries = 3, backoffMs = 300, onBytes, onAttempt, priority } = options;
   const fetchImpl = options.fetchImpl || fetch.bind(globalThis);
   let lastError = null;
   for (let attempt = 1; attempt <= tries; attempt += 1) {
     if (onAttempt) onAttempt(attempt);
     try {
-      const response = await fetchImpl(url, { signal, credentials: 'same-origin' });
+      const init = { signal, credentials: 'same-origin' };
+      if (priority) init.priority = priority;
+      const response = await fetchImpl(url, init);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const total = Number(response.headers.get('Content-Length')) || 0;
       if (!response.body || !response.body.getReader) {

@@ -90,24 +90,32 @@ export function mushraParadigm() {
             'aria-label': `Condition ${condition.label}, ${attribute.label}`,
           });
           const output = el('span', { className: 'value', 'aria-hidden': 'true' });
-          const wrap = el('div', { className: 'rating' }, [input, output]);
-          const slider = { input, output, wrap, rated: false, key: condition.key, label: condition.label, attribute };
+          // On a phone the grid stacks (participant.css): each slider then shows its
+          // attribute and the five scale labels itself, as the column head does on wide screens.
+          const head = el('span', { className: 'cell-head', 'aria-hidden': 'true' }, [
+            el('span', { className: 'attribute-name', text: attribute.label }),
+            el('span', { className: 'scale' }, SCALE.map((band) => el('span', { text: band.label }))),
+          ]);
+          const wrap = el('div', { className: 'rating' }, [head, input, output]);
+          const slot = `rating:${i}:${attribute.id}`;
+          const slider = { input, output, wrap, rated: false, key: condition.key, label: condition.label, attribute, slot };
           sliders.set(id(i, j), slider);
           show(slider, NEUTRAL, false);
           const commit = () => {
             const value = Number(input.value);
             show(slider, value, true);
-            page.save(
-              { type: 'rating', condition: condition.key, attribute: attribute.id, score: value },
-              `rating:${i}:${attribute.id}`,
-            );
+            page.save({ type: 'rating', condition: condition.key, attribute: attribute.id, score: value }, slot);
           };
-          input.addEventListener('input', () => show(slider, Number(input.value), true));
+          input.addEventListener('input', () => {
+            page.noteEdit(slot);
+            show(slider, Number(input.value), true);
+          });
           input.addEventListener('change', commit);
           // A click that leaves the value where it was still counts as a rating.
           let pressed = false;
           input.addEventListener('pointerdown', () => {
             pressed = true;
+            page.noteEdit(slot);
           });
           input.addEventListener('pointerup', () => {
             if (pressed && !slider.rated) commit();
@@ -129,7 +137,15 @@ export function mushraParadigm() {
       );
     },
 
-    restore(page, answers) {
+    /**
+     * Show saved ratings: the server's, then this browser's unacknowledged ones.
+     *
+     * @param {object} page
+     * @param {{ratings?: Object<string, Object<string, number>>}} answers
+     * @param {{keep?: (slot: string) => boolean}} [options] sliders to leave as they are
+     */
+    restore(page, answers, options = {}) {
+      const keep = options.keep || (() => false);
       const ratings = { ...(answers.ratings || {}) };
       for (const body of page.pendingAnswers()) {
         if (body.type === 'rating') {
@@ -139,8 +155,9 @@ export function mushraParadigm() {
       const attributes = page.data.attributes || [];
       page.conditions.forEach((condition, i) => {
         attributes.forEach((attribute, j) => {
+          const slider = sliders.get(id(i, j));
           const value = ratings[condition.key] && ratings[condition.key][attribute.id];
-          if (Number.isFinite(value)) show(sliders.get(id(i, j)), value, true);
+          if (Number.isFinite(value) && !keep(slider.slot)) show(slider, value, true);
         });
       });
     },
@@ -165,7 +182,7 @@ export function mushraParadigm() {
           const column = all.filter((s) => s.attribute === attribute);
           if (!column.some((s) => s.rated && Number(s.input.value) === 100)) {
             found.push({
-              message: `For ${attribute.label}, rate at least one condition 100: one of them is the hidden reference.`,
+              message: `For ${attribute.label}, rate at least one version 100: one of them is identical to the Reference.`,
               focus: column[0] && column[0].input,
             });
           }

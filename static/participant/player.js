@@ -1,7 +1,8 @@
 /**
  * Sample-aligned multi-condition player on the Web Audio API.
  *
- * All conditions of a trial are fetched and decoded before playback. While playing,
+ * All conditions of a trial are fetched (or taken from a prefetcher) and decoded, each
+ * as soon as it has arrived, before playback. While playing,
  * every condition has its own AudioBufferSourceNode -> GainNode, all started at the
  * same context time and buffer offset (one shared transport clock), and only the
  * active condition's gain is 1. Switching never restarts a source: it is a short
@@ -126,7 +127,7 @@ export class Player extends EventTarget {
   /**
    * @param {{fadeMs?: number, shape?: 'hann'|'equal-power', tries?: number,
    *          backoffMs?: number, context?: BaseAudioContext, fetchImpl?: typeof fetch,
-   *          loopDips?: boolean}} [options]
+   *          loopDips?: boolean, fetchConcurrency?: number}} [options]
    *   `context` lets tests drive the player with an OfflineAudioContext.
    */
   constructor(options = {}) {
@@ -134,6 +135,10 @@ export class Player extends EventTarget {
     this.fadeMs = options.fadeMs ?? DEFAULT_FADE_MS;
     this.shape = options.shape || 'hann';
     this.tries = options.tries ?? 3;
+    // Files fetched at once. Fewer would let the first ones be decoded while the rest
+    // arrive, but costs a round trip per wave: on an emulated 20 Mbit/s, 40 ms connection
+    // two at a time was not faster than all six (benchmarks/RESULTS.md, issue 13).
+    this.fetchConcurrency = options.fetchConcurrency ?? 6;
     this.backoffMs = options.backoffMs ?? 300;
     this.fetchImpl = options.fetchImpl || null;
     this.loopDips = options.loopDips ?? true;
@@ -215,8 +220,10 @@ export class Player extends EventTarget {
    *
    * @param {string[]} urls one URL per condition, in player index order
    * @param {{onProgress?: (p: {phase: string, fraction: number, loaded: number, total: number}) => void,
-   *          signal?: AbortSignal, sampleRate?: number}} [options]
-   *   `sampleRate` is a hint used when the files' headers cannot be read.
+   *          signal?: AbortSignal, sampleRate?: number,
+   *          prefetched?: {take: (url: string) => Promise<{bytes?: ArrayBuffer, buffer?: AudioBuffer}>|null}}} [options]
+   *   `sampleRate` is a hint used when the files' headers cannot be read; `prefetched`
+   *   (a Prefetcher) hands over files fetched, or decoded, ahead of time.
    * @returns {Promise<void>}
    */
   async load(urls, options = {}) {
@@ -230,6 +237,7 @@ export class Player extends EventTarget {
     }
     this._stopRun('load');
     this.buffers = [];
+    this._active = 0; // a new trial starts on its first version
     const progress = options.onProgress || (() => {});
     const loaded = urls.map(() => 0);
     const totals = urls.map(() => 0);
@@ -245,49 +253,86 @@ export class Player extends EventTarget {
     // same, so the bar never moves back when a later file's size becomes known.
     const byteFraction = () =>
       loaded.reduce((sum, done, i) => sum + (totals[i] ? done / totals[i] : 0), 0) / urls.length;
-    const fetches = Promise.all(
-      urls.map((url, i) =>
-        fetchWithRetry(url, {
-          signal: controller.signal,
-          tries: this.tries,
-          backoffMs: this.backoffMs,
-          fetchImpl: this.fetchImpl || undefined,
-          onAttempt: (n) => {
-            this._debug.attempts[url] = n;
+    const fetchOne = (url, i) =>
+      fetchWithRetry(url, {
+        signal: controller.signal,
+        tries: this.tries,
+        backoffMs: this.backoffMs,
+        fetchImpl: this.fetchImpl || undefined,
+        onAttempt: (n) => {
+          this._debug.attempts[url] = n;
+        },
+        onBytes: (done, total) => {
+          loaded[i] = done;
+          totals[i] = total;
+          report('fetch', 0.9 * byteFraction());
+        },
+      });
+    const prefetched = options.prefetched || null;
+    this._debug.prefetched = 0;
+    const obtain = async (url, i) => {
+      const held = prefetched ? prefetched.take(url) : null;
+      if (held) {
+        try {
+          const item = await held;
+          if (controller.signal.aborted) throw controller.signal.reason;
+          loaded[i] = 1;
+          totals[i] = 1;
+          this._debug.prefetched += 1;
+          report('fetch', 0.9 * byteFraction());
+          return item;
+        } catch (error) {
+          if (controller.signal.aborted) throw error;
+          // The prefetch failed: fetch the file now.
+        }
+      }
+      return { bytes: await fetchOne(url, i) };
+    };
+    // The context is chosen from the first file to arrive (its header says the rate).
+    let contextChosen = false;
+    const chooseContext = (item) => {
+      if (contextChosen) return;
+      contextChosen = true;
+      const rate = (item.bytes ? sniffSampleRate(item.bytes) : item.buffer.sampleRate) || options.sampleRate || null;
+      const wanted = rate && rate !== this._refusedRate ? rate : null;
+      if (!this.context || (this._ownsContext && wanted && this.context.sampleRate !== wanted)) {
+        if (this.context && this._ownsContext) this.context.close().catch(() => {});
+        this.context = createContext(wanted);
+        this._ownsContext = true;
+        // Remember a rate the browser would not open, so later loads do not retry it.
+        if (wanted && this.context.sampleRate !== wanted) this._refusedRate = wanted;
+      }
+    };
+    // A few files at a time, each decoded as soon as it has arrived: decoding overlaps
+    // the transfer of the next files instead of all of it waiting for the last byte.
+    let decoded = 0;
+    const results = new Array(urls.length);
+    let nextIndex = 0;
+    const worker = async () => {
+      while (nextIndex < urls.length && !controller.signal.aborted) {
+        const i = nextIndex;
+        nextIndex += 1;
+        const item = await obtain(urls[i], i);
+        chooseContext(item);
+        results[i] = (item.buffer ? Promise.resolve(item.buffer) : this.context.decodeAudioData(item.bytes)).then(
+          (buffer) => {
+            decoded += 1;
+            report('decode', 0.9 * byteFraction() + (0.1 * decoded) / urls.length);
+            return buffer;
           },
-          onBytes: (done, total) => {
-            loaded[i] = done;
-            totals[i] = total;
-            report('fetch', 0.9 * byteFraction());
-          },
-        }),
-      ),
-    );
-    let data;
+        );
+        results[i].catch(() => {}); // awaited below; no unhandled rejection meanwhile
+      }
+    };
+    const workers = Math.max(1, Math.min(this.fetchConcurrency, urls.length));
+    let buffers;
     try {
-      data = await fetches;
+      await Promise.all(Array.from({ length: workers }, worker));
+      buffers = await Promise.all(results);
     } catch (error) {
       controller.abort(); // stop the other downloads of this trial
       throw error;
     }
-    const rate = sniffSampleRate(data[0]) || options.sampleRate || null;
-    const wanted = rate && rate !== this._refusedRate ? rate : null;
-    if (!this.context || (this._ownsContext && wanted && this.context.sampleRate !== wanted)) {
-      if (this.context && this._ownsContext) this.context.close().catch(() => {});
-      this.context = createContext(wanted);
-      this._ownsContext = true;
-      // Remember a rate the browser would not open, so later loads do not retry it.
-      if (wanted && this.context.sampleRate !== wanted) this._refusedRate = wanted;
-    }
-    let decoded = 0;
-    const buffers = await Promise.all(
-      data.map(async (bytes) => {
-        const buffer = await this.context.decodeAudioData(bytes);
-        decoded += 1;
-        report('decode', 0.9 + (0.1 * decoded) / data.length);
-        return buffer;
-      }),
-    );
     if (controller.signal.aborted) throw controller.signal.reason || new DOMException('Aborted', 'AbortError');
     this.setBuffers(buffers);
     report('ready', 1);

@@ -370,8 +370,17 @@ export class EventLog {
     this._onHide = () => {
       if (document.visibilityState === 'hidden') this.flush();
     };
+    this._onPageHide = () => this.flush();
     document.addEventListener('visibilitychange', this._onHide);
-    globalThis.addEventListener('pagehide', () => this.flush());
+    globalThis.addEventListener('pagehide', this._onPageHide);
+  }
+
+  /** Queue what has gathered and stop (the trial is left; its saver may serve the next). */
+  close() {
+    this.flush();
+    clearInterval(this.timer);
+    document.removeEventListener('visibilitychange', this._onHide);
+    globalThis.removeEventListener('pagehide', this._onPageHide);
   }
 
   /**

@@ -3,8 +3,15 @@
  * keyboard map, listening bookkeeping, autosave and the "Next" checks.
  *
  * A paradigm module (mushra.js, abx.js, ab.js) supplies the answer widgets through
- * an object {name, render(page, container), problems(page), restore(page, answers),
- * onKey?(page, event)} and calls mountTrial().
+ * an object {name, letterKeys?, render(page, container), problems(page),
+ * restore(page, answers, options?)} and calls mountTrial().
+ *
+ * Keyboard: see keyboard.js (the map, and the page's shortcut list made from it).
+ *
+ * Two tabs: when the page regains focus (or becomes visible) it fetches the trial's
+ * saved state from the server and shows it, keeping every answer this tab gave that
+ * the server has not acknowledged yet (the save queue) and every control touched
+ * since the request left.
  *
  * The page only ever shows the opaque labels it is given ("A", "B", ...; "Reference").
  * Condition keys stay in JavaScript memory and in the audio URLs; they are never
@@ -30,6 +37,9 @@
  * @property {string} save_url answers and the submit are POSTed here
  * @property {string} [events_url] listening events are POSTed here
  * @property {string} [next_url] where to go after the submit if its response names none
+ * @property {string} [state_url] the session's current trial as JSON (GET /p/<token>/current):
+ *   read on focus (two tabs) and to show the next trial in place
+ * @property {string[]} [prefetch] the next trial's audio keys, fetched once this one is ready
  * @property {number} [sample_rate] hint when the audio's header cannot be read
  * @property {string} [instructions] shown above the player
  * @property {{ratings?: Object<string, Object<string, number>>, choice?: string,
@@ -38,6 +48,8 @@
  */
 
 import { Player } from './player.js';
+import { keyMap } from './keyboard.js';
+import { buffersSize } from './prefetch.js';
 import { WaveformView, formatTime } from './waveform.js';
 import { EventLog, Saver } from './save.js';
 
@@ -78,22 +90,18 @@ function keepsSpace(target) {
   return !!target && (target.type === 'radio' || target.type === 'checkbox' || target.tagName === 'SUMMARY');
 }
 
-const SHORTCUTS = [
-  ['Space', 'play / pause'],
-  ['1 … 9', 'listen to condition A, B, C …'],
-  ['R or 0', 'listen to the reference'],
-  ['a / b', 'set the loop start / end at the playhead'],
-  ['l', 'loop on / off'],
-  ['← →', 'move the focused slider (or the playhead, on the waveform)'],
-];
-
 /**
  * Build a trial page and start loading its audio.
  *
  * @param {HTMLElement} root container (usually <main>)
  * @param {TrialDescription} data the trial description
- * @param {{name: string, render: Function, problems: Function, restore: Function, onKey?: Function}} paradigm
- * @param {{navigate?: (url: string) => void, player?: Player, fadeMs?: number}} [options]
+ * @param {{name: string, letterKeys?: boolean, render: Function, problems: Function, restore: Function}} paradigm
+ * @param {{navigate?: (url: string) => void, player?: Player, fadeMs?: number, saver?: Saver,
+ *          eventSaver?: Saver, prefetcher?: import('./prefetch.js').Prefetcher,
+ *          advance?: (url: string) => Promise<boolean>}} [options]
+ *   A page of a run of trials (boot.js) shares the player, the save queues and the
+ *   prefetcher with the trials before and after it; `advance` shows the next trial in
+ *   place and says whether it did (else the page navigates to the URL).
  * @returns {object} the page (also useful to tests)
  */
 export function mountTrial(root, data, paradigm, options = {}) {
@@ -108,9 +116,20 @@ export function mountTrial(root, data, paradigm, options = {}) {
   const navigate = options.navigate || ((url) => window.location.assign(url));
 
   const player = options.player || new Player({ fadeMs: options.fadeMs });
+  const prefetcher = options.prefetcher || null;
   const saveStatus = el('p', { className: 'save-status', 'data-status': 'idle' });
-  const saver = new Saver({ url: data.save_url, statusElement: saveStatus });
-  const events = data.events_url ? new EventLog({ url: data.events_url, trialId }) : null;
+  const saver = options.saver || new Saver({ url: data.save_url });
+  saver.statusElement = saveStatus;
+  const events = data.events_url
+    ? new EventLog({ url: data.events_url, trialId, saver: options.eventSaver || undefined })
+    : null;
+  // Listeners on shared objects (player, saver, window), removed when the page goes.
+  const cleanups = [];
+  const listen = (target, type, handler) => {
+    target.addEventListener(type, handler);
+    cleanups.push(() => target.removeEventListener(type, handler));
+  };
+  let destroyed = false;
 
   const listened = keys.map(() => 0);
   const played = new Set((data.played || []).filter((k) => keys.includes(k)));
@@ -176,6 +195,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
   root.append(loading, loadError);
 
   // ---------------------------------------------------------------- transport
+  const map = keyMap({ labels, offset, hasReference, conditions }, paradigm);
   const playButton = el('button', {
     type: 'button',
     className: 'play',
@@ -189,8 +209,8 @@ export function mountTrial(root, data, paradigm, options = {}) {
     'aria-keyshortcuts': 'L',
     text: 'Loop',
   });
-  const loopA = el('button', { type: 'button', className: 'loop-a', 'aria-keyshortcuts': 'A', text: 'Set loop start' });
-  const loopB = el('button', { type: 'button', className: 'loop-b', 'aria-keyshortcuts': 'B', text: 'Set loop end' });
+  const loopA = el('button', { type: 'button', className: 'loop-a', 'aria-keyshortcuts': '[', text: 'Set loop start' });
+  const loopB = el('button', { type: 'button', className: 'loop-b', 'aria-keyshortcuts': ']', text: 'Set loop end' });
   const time = el('span', { className: 'time', 'aria-hidden': 'true', text: '0:00.0 / 0:00.0' });
   const canvas = el('canvas', { className: 'waveform' });
   const answers = el('div', { className: 'answers' });
@@ -218,17 +238,23 @@ export function mountTrial(root, data, paradigm, options = {}) {
       el(
         'dl',
         {},
-        SHORTCUTS.flatMap(([key, what]) => [el('dt', { text: key }), el('dd', { text: what })]),
+        map.help.flatMap(([key, what]) => [el('dt', { text: key }), el('dd', { text: what })]),
       ),
     ]),
   ]);
   root.append(body, announcer);
+
+  // Which answer slots this page changed, and when (a counter): a sync from the server
+  // leaves alone whatever was touched after its request left.
+  const lastEdit = new Map();
+  let editCount = 0;
 
   /** The page object handed to the paradigm. */
   const page = {
     data,
     root,
     player,
+    prefetcher,
     saver,
     events,
     rules,
@@ -256,8 +282,18 @@ export function mountTrial(root, data, paradigm, options = {}) {
      * @param {string} slot what the answer is about, for replacing unsent values
      */
     save(bodyToSave, slot) {
+      page.noteEdit(slot);
       if (training) return Promise.resolve({ training: true });
       return saver.save({ trial: trialId, ...bodyToSave }, { slot: `${trialId}:${slot}` }).catch(() => {});
+    },
+    /**
+     * Record that the participant is changing an answer slot (a slider being dragged).
+     *
+     * @param {string} slot as passed to save()
+     */
+    noteEdit(slot) {
+      editCount += 1;
+      lastEdit.set(slot, editCount);
     },
     /** Answers of this trial still waiting in the local queue (for resume). */
     pendingAnswers() {
@@ -275,7 +311,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
         type: 'button',
         className: index < offset ? 'condition reference' : 'condition',
         'aria-pressed': 'false',
-        'aria-keyshortcuts': index < offset ? 'R' : index - offset < 9 ? String(index - offset + 1) : null,
+        'aria-keyshortcuts': map.shortcuts.get(index) || null,
         text: text || label,
         onclick: () => page.select(index),
       });
@@ -355,24 +391,24 @@ export function mountTrial(root, data, paradigm, options = {}) {
   const log = (type, detail) => {
     if (events && !training) events.push(type, detail);
   };
-  player.addEventListener('play', (e) => {
+  listen(player, 'play', (e) => {
     updateTransport();
     log('play', { position: e.detail.position, condition: keyOf(player.active) });
   });
-  player.addEventListener('pause', (e) => {
+  listen(player, 'pause', (e) => {
     updateTransport();
     log('pause', { position: e.detail.position, condition: keyOf(player.active), reason: e.detail.reason });
   });
-  player.addEventListener('switch', (e) => {
+  listen(player, 'switch', (e) => {
     updateButtons();
     page.announce(labels[e.detail.to]);
     log('switch', { from: keyOf(e.detail.from), to: keyOf(e.detail.to), position: e.detail.position });
   });
-  player.addEventListener('seek', (e) => {
+  listen(player, 'seek', (e) => {
     updateTransport();
     log('seek', { from: e.detail.from, to: e.detail.to });
   });
-  player.addEventListener('loop', (e) => {
+  listen(player, 'loop', (e) => {
     updateTransport();
     const { on, a, b } = e.detail;
     page.announce(on ? `Loop on, ${formatTime(a)} to ${formatTime(b)}` : 'Loop off');
@@ -381,19 +417,21 @@ export function mountTrial(root, data, paradigm, options = {}) {
 
   // A submit restored from an earlier visit may be acknowledged now: follow it.
   let leaving = false;
+  let submitting = false;
   const leave = (url) => {
     if (leaving) return;
     leaving = true;
     navigate(url);
   };
-  saver.addEventListener('saved', (e) => {
+  listen(saver, 'saved', (e) => {
     const { body: sent, response } = e.detail;
+    if (submitting) return; // the Next button's own submit: it goes on from there
     if (sent && sent.type === 'submit' && sent.trial === trialId && response && response.next_url) {
       leave(response.next_url);
     }
   });
 
-  saver.addEventListener('status', (e) => {
+  listen(saver, 'status', (e) => {
     const { status } = e.detail;
     if (status === 'retrying' || status === 'offline' || status === 'error') {
       page.announce(saveStatus.textContent);
@@ -417,23 +455,15 @@ export function mountTrial(root, data, paradigm, options = {}) {
     }
     if (event.repeat) return;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (/^[1-9]$/.test(key)) {
-      const i = Number(key) - 1;
-      if (i < conditions.length) {
-        event.preventDefault();
-        page.select(page.indexOf(i));
-      }
-    } else if ((key === 'r' || key === '0') && hasReference) {
+    if (map.select.has(key)) {
       event.preventDefault();
-      page.select(0);
-    } else if (key === 'a' || key === 'b') {
+      page.select(map.select.get(key));
+    } else if (key === '[' || key === ']') {
       event.preventDefault();
-      player.setLoopPoint(key);
+      player.setLoopPoint(key === '[' ? 'a' : 'b');
     } else if (key === 'l') {
       event.preventDefault();
       player.setLoop({ on: !player.loop.on });
-    } else if (paradigm.onKey) {
-      paradigm.onKey(page, event);
     }
   };
   // Space would also "click" a focused button on key-up; the page owns Space.
@@ -457,6 +487,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     nextButton.setAttribute('aria-disabled', 'true');
     nextButton.disabled = true;
     nextButton.textContent = 'Saving…';
+    performance.mark('next:pressed'); // the benchmark's breakdown of "Next to ready"
     player.pause();
     if (events) {
       // The server checks "every condition played" from the listening log: send it first.
@@ -464,23 +495,88 @@ export function mountTrial(root, data, paradigm, options = {}) {
       await events.saver.flush();
     }
     await saver.flush();
+    performance.mark('next:flushed');
+    submitting = true;
+    let next;
     try {
       const response = await saver.save({ type: 'submit', trial: trialId }, { slot: `${trialId}:submit` });
-      const next = (response && (response.next_url || response.redirect)) || data.next_url;
-      if (next) leave(next);
-      else window.location.reload();
+      next = (response && (response.next_url || response.redirect)) || data.next_url;
     } catch (error) {
+      submitting = false;
       problems.append(el('p', { text: error.detail || 'The trial could not be submitted.' }));
       nextButton.disabled = false;
       nextButton.removeAttribute('aria-disabled');
       nextButton.textContent = position >= total && !training ? 'Finish' : 'Next';
+      return;
     }
+    performance.mark('next:submitted');
+    if (!next) {
+      window.location.reload();
+      return;
+    }
+    // The next trial in this page (its audio fetched meanwhile), or else the next page.
+    if (options.advance && !leaving && (await options.advance(next))) return;
+    leave(next);
   });
 
   // ---------------------------------------------------------------- paradigm + load
   paradigm.render(page, answers);
   paradigm.restore(page, data.answers || {});
   let waveform = null;
+
+  // ---------------------------------------------------------------- two tabs
+  let syncing = null;
+  /**
+   * Show what the server holds for this trial (another tab may have changed it).
+   *
+   * Order of events: the request leaves with the edit counter noted; the answer shows
+   * the server's values, overlaid with this tab's answers still in the save queue
+   * (unsent or unacknowledged: they will reach the server after what it holds now),
+   * and skips every slot touched since the request left (the server may not have seen
+   * that edit when it answered). If the session has moved on (another tab submitted
+   * this trial), the page goes where the server says.
+   *
+   * @returns {Promise<void>}
+   */
+  page.sync = () => {
+    if (!data.state_url || training || syncing) return syncing || Promise.resolve();
+    const since = editCount;
+    syncing = (async () => {
+      let state = null;
+      try {
+        const response = await fetch(data.state_url, {
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: { Accept: 'application/json' },
+        });
+        if (response.ok) state = await response.json();
+      } catch (error) {
+        state = null; // offline: nothing to show; the next focus tries again
+      }
+      if (!state || destroyed || leaving || submitting) return;
+      const current = state.trial;
+      if (!current || current.mode !== data.mode || !current.trial || current.trial.id !== trialId) {
+        if (state.url) leave(state.url);
+        return;
+      }
+      paradigm.restore(page, current.answers || {}, {
+        keep: (slot) => (lastEdit.get(slot) || 0) > since,
+      });
+      for (const key of current.played || []) if (keys.includes(key)) played.add(key);
+      updateButtons();
+      root.dispatchEvent(new CustomEvent('trial-synced', { bubbles: true }));
+    })().finally(() => {
+      syncing = null;
+    });
+    return syncing;
+  };
+  listen(window, 'focus', () => page.sync());
+  listen(document, 'visibilitychange', () => {
+    if (document.visibilityState === 'visible') page.sync();
+  });
+  listen(window, 'pageshow', (event) => {
+    if (event.persisted) page.sync(); // back from the back-forward cache
+  });
 
   async function load() {
     loadError.hidden = true;
@@ -489,6 +585,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     const urls = keys.map((key) => template.replace('{key}', encodeURIComponent(key)));
     try {
       await player.load(urls, {
+        prefetched: prefetcher,
         sampleRate: data.sample_rate,
         onProgress: ({ fraction }) => {
           const percent = Math.round(100 * fraction);
@@ -504,26 +601,48 @@ export function mountTrial(root, data, paradigm, options = {}) {
       retryButton.focus();
       return;
     }
+    if (destroyed) return;
+    performance.mark('trial:loaded');
     loading.hidden = true;
     root.setAttribute('aria-busy', 'false');
     body.inert = false;
     body.removeAttribute('inert');
     player.setLoop({ on: rules.loop ?? true, a: 0, b: player.duration });
-    waveform = new WaveformView(canvas, player, { bufferIndex: 0 });
+    waveform = new WaveformView(canvas, player);
+    page.waveform = waveform;
     updateButtons();
     updateTransport();
     page.announce('Audio ready');
+    page.readyAt = performance.now();
+    performance.mark('trial:ready');
     root.dispatchEvent(new CustomEvent('trial-ready', { bubbles: true }));
+    // Only now, so the current trial's audio never shares the connection with the next's.
+    if (prefetcher && data.prefetch && data.prefetch.length) {
+      prefetcher.prefetch(
+        data.prefetch.map((key) => template.replace('{key}', encodeURIComponent(key))),
+        { context: player.context, heldBytes: buffersSize(player.buffers), columns: canvas.width },
+      );
+    }
   }
   retryButton.addEventListener('click', load);
   page.loaded = load();
 
-  page.destroy = () => {
+  /**
+   * Take the page down. With keepShared the player (and its audio device), the save
+   * queues and the prefetcher stay for the next trial of the run.
+   *
+   * @param {{keepShared?: boolean}} [how]
+   */
+  page.destroy = (how = {}) => {
+    destroyed = true;
     clearInterval(ticker);
     document.removeEventListener('keydown', onKeyDown);
     document.removeEventListener('keyup', onKeyUp);
+    for (const cleanup of cleanups.splice(0)) cleanup();
+    if (events) events.close();
     if (waveform) waveform.destroy();
-    player.close();
+    if (how.keepShared) player.pause();
+    else player.close();
   };
   return page;
 }

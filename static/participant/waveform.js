@@ -1,11 +1,17 @@
 /**
- * A waveform of one condition on a <canvas>, with the playhead and the loop region.
+ * A neutral waveform on a <canvas>, with the playhead and the loop region.
  *
- * Mouse: click to seek; drag to choose a loop region; shift-click to put the loop end
- * (b) there, alt-click the loop start (a). Keyboard, when the canvas has focus (it is
- * a focusable role="slider"): arrows seek by 1 s (5 s with shift), PageUp/PageDown by
- * a tenth, Home/End to the start/end; the page's a/b keys set loop points at the
- * playhead. The drawing is min/max per pixel column (all channels together).
+ * The picture is the same whichever version plays: it is the envelope of all the
+ * versions of the trial together (per pixel column, the mean over the versions of
+ * each version's lowest and highest sample), computed once when the audio is ready
+ * and never redrawn from the playing version. Drawing the playing version would let
+ * a participant tell versions apart by their shape (a limiter-flattened master is
+ * visible at a glance); drawing one fixed version would show that version's shape.
+ *
+ * Mouse and touch: click or tap to seek; drag to choose a loop region; shift-click to
+ * put the loop end (b) there, alt-click the loop start (a). Keyboard, when the canvas
+ * has focus (it is a focusable role="slider"): arrows seek by 1 s (5 s with shift),
+ * PageUp/PageDown by a tenth, Home/End to the start/end.
  *
  * @module waveform
  */
@@ -23,26 +29,35 @@ export function formatTime(seconds) {
   return `${minutes}:${rest < 10 ? '0' : ''}${rest.toFixed(1)}`;
 }
 
+/** Per-buffer peaks already computed: buffer -> Map("columns:length" -> peaks). */
+const PEAKS = new WeakMap();
+
 /**
- * Minimum and maximum sample per column, over all channels.
+ * Minimum and maximum sample per column of one version (all channels), over its first
+ * `length` samples; remembered per buffer, so the prefetcher can compute the next
+ * trial's while the participant rates the current one.
  *
  * @param {AudioBuffer} buffer
  * @param {number} columns
+ * @param {number} [length] samples the columns span (the trial's shortest version)
  * @returns {{min: Float32Array, max: Float32Array}}
  */
-export function computePeaks(buffer, columns) {
+export function bufferPeaks(buffer, columns, length = buffer.length) {
+  const id = `${columns}:${length}`;
+  let known = PEAKS.get(buffer);
+  if (known && known.has(id)) return known.get(id);
   const min = new Float32Array(columns);
   const max = new Float32Array(columns);
   const channels = [];
   for (let c = 0; c < buffer.numberOfChannels; c += 1) channels.push(buffer.getChannelData(c));
-  const perColumn = buffer.length / columns;
+  const perColumn = length / columns;
   for (let col = 0; col < columns; col += 1) {
     const start = Math.floor(col * perColumn);
-    const end = Math.max(start + 1, Math.floor((col + 1) * perColumn));
+    const end = Math.min(length, Math.max(start + 1, Math.floor((col + 1) * perColumn)));
     let lo = 0;
     let hi = 0;
     for (const data of channels) {
-      for (let i = start; i < end && i < data.length; i += 1) {
+      for (let i = start; i < end; i += 1) {
         const v = data[i];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
@@ -50,6 +65,37 @@ export function computePeaks(buffer, columns) {
     }
     min[col] = lo;
     max[col] = hi;
+  }
+  if (!known) {
+    known = new Map();
+    PEAKS.set(buffer, known);
+  }
+  known.set(id, { min, max });
+  return { min, max };
+}
+
+/**
+ * The envelope of several versions together: per column, the mean over the versions
+ * of each one's lowest and highest sample (bufferPeaks). It does not depend on which
+ * version plays.
+ *
+ * Columns span the shortest version (the length the player plays).
+ *
+ * @param {AudioBuffer[]} buffers every version of the trial
+ * @param {number} columns
+ * @returns {{min: Float32Array, max: Float32Array}}
+ */
+export function computeNeutralPeaks(buffers, columns) {
+  const min = new Float32Array(columns);
+  const max = new Float32Array(columns);
+  if (!buffers.length) return { min, max };
+  const length = Math.min(...buffers.map((b) => b.length));
+  for (const buffer of buffers) {
+    const peaks = bufferPeaks(buffer, columns, length);
+    for (let col = 0; col < columns; col += 1) {
+      min[col] += peaks.min[col] / buffers.length;
+      max[col] += peaks.max[col] / buffers.length;
+    }
   }
   return { min, max };
 }
@@ -61,13 +107,13 @@ export class WaveformView {
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {import('./player.js').Player} player
-   * @param {{bufferIndex?: number, label?: string}} [options]
+   * @param {{label?: string}} [options]
    */
   constructor(canvas, player, options = {}) {
     this.canvas = canvas;
     this.player = player;
-    this.bufferIndex = options.bufferIndex ?? 0;
     this.peaks = null;
+    this._peaksFor = null;
     this.drag = null;
     this.frame = 0;
     canvas.tabIndex = 0;
@@ -109,8 +155,13 @@ export class WaveformView {
       this.canvas.width = width;
       this.canvas.height = height;
     }
-    const buffer = this.player.buffers[this.bufferIndex];
-    this.peaks = buffer ? computePeaks(buffer, width) : null;
+    // Recomputed only for new audio or a new width: never on a switch of version.
+    const buffers = this.player.buffers;
+    if (!buffers.length) this.peaks = null;
+    else if (!this._peaksFor || this._peaksFor.buffers !== buffers || this._peaksFor.width !== width) {
+      this.peaks = computeNeutralPeaks(buffers, width);
+      this._peaksFor = { buffers, width };
+    }
     this.refresh();
   }
 

@@ -4,7 +4,8 @@ The server serves the repository's ``static/`` and ``tests/browser/`` directorie
 generated audio under ``/a/<name>``, a ``/flaky/<name>`` route that answers 404 the
 first time, a ``/slow/<name>`` route that trickles bytes (to see the loading
 indicator), and records POSTs to ``/save``, ``/save-flaky`` (503 the first times),
-``/save-reject`` (400) and ``/events``. Chromium is Debian's ``/usr/bin/chromium``
+``/save-reject`` (400) and ``/events``; ``/state`` answers ``server.state`` (what
+Django's ``/p/<token>/current`` would). Chromium is Debian's ``/usr/bin/chromium``
 driven by Playwright; ``playwright install`` is never needed.
 """
 
@@ -107,6 +108,9 @@ class Handler(SimpleHTTPRequestHandler):
                 self.send_error(HTTPStatus.NOT_FOUND)
             else:
                 self._audio(path[7:])
+        elif path == "/state":
+            # The session's current trial, as Django's /p/<token>/current answers it.
+            self._json(200, self.server.state)
         elif path.startswith(SERVED_PREFIXES):
             super().do_GET()
         else:
@@ -138,6 +142,7 @@ class TestServer(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.posts: list[dict] = []
         self.failures = 2
+        self.state: dict = {"url": "/tests/browser/trial_harness.html?done=1", "trial": None}
 
     @property
     def url(self) -> str:
@@ -147,6 +152,7 @@ class TestServer(ThreadingHTTPServer):
         self.hits.clear()
         self.posts.clear()
         self.failures = 2
+        self.state = {"url": "/tests/browser/trial_harness.html?done=1", "trial": None}
 
     def answers(self, path: str = "/save") -> list[dict]:
         return [p for p in self.posts if p["path"] == path]

@@ -175,11 +175,34 @@ def listen_to_all(page, count: int, *, extra: str = "") -> None:
         page.wait_for_timeout(300)
 
 
+def evaluate_settled(page, expression: str) -> Any:
+    """Evaluate in the page, retrying while a navigation replaces its document."""
+    for attempt in range(100):
+        try:
+            return page.evaluate(expression)
+        except Exception as error:  # the execution context went away mid-navigation
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
+            if attempt == 99:
+                raise
+            page.wait_for_timeout(50)
+    return None
+
+
 def next_page(page, rec: Recorder) -> None:
+    """Press Next (or Finish) and wait for what follows: the next trial mounted in the same
+    page (boot.js, its audio prefetched) or, after the last trial, the next page."""
     rec.snapshot()
-    # The next trial may live at the same URL (/p/<token>/trial): wait for the navigation.
-    with page.expect_navigation(timeout=15000):
-        page.get_by_role("button", name=re.compile("^(Next|Finish)$")).click()
+    page.evaluate("window.__trialBefore = window.participantTrial || null")
+    page.get_by_role("button", name=re.compile("^(Next|Finish)$")).click()
+    deadline = time.monotonic() + 15
+    while not evaluate_settled(
+        page,
+        "document.readyState === 'complete' && (!('__trialBefore' in window) "
+        "|| window.participantTrial !== window.__trialBefore)",
+    ):
+        assert time.monotonic() < deadline, "neither a new trial nor a new page"
+        page.wait_for_timeout(50)
 
 
 def answer_pair(page, paradigm: str) -> None:

@@ -77,6 +77,8 @@ class BlindingMixin:
         for step in ("training", "trial"):
             while p.refresh().step == step:
                 data = p.trial_data(step)
+                # What the page reads on focus and to show the next trial in place.
+                assert p.client.get(p.url("current")).json()["trial"] == data
                 for key in [c["key"] for c in data["conditions"]] + (
                     [data["reference"]["key"]] if data["reference"] else []
                 ):
