@@ -32,13 +32,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import fft, signal
 
 from analysis.audio import Audio, Signal, as_audio, check_rate
-from analysis.errors import SilentAudioError, TooShortError
+from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
 
 __all__ = [
     "BlockGate",
     "LoudnessStats",
     "gated_blocks",
     "integrated_loudness",
+    "interpolation_gain",
     "k_weighting_filters",
     "loudness_range",
     "measure_loudness",
@@ -553,14 +554,46 @@ def _interpolator(up: int) -> tuple[npt.NDArray[np.complex128], float, float, in
     return spectra, float(h[half]), gain, rmin, rmax
 
 
-def _true_peak_linear(x: Audio, rate: int) -> float:
+def interpolation_gain(rate: int, oversampling: int | None = None) -> float:
+    """Return the most the true-peak interpolator can amplify a sample-wise difference.
+
+    The largest L1 norm of a polyphase branch of the interpolator of :func:`true_peak`:
+    two signals whose samples differ by at most ``d`` have true peaks (linear) that
+    differ by at most ``d`` times this gain (the interpolator is linear).
+
+    Parameters
+    ----------
+    rate : int
+        Sample rate in Hz.
+    oversampling : int, optional
+        Oversampling factor (default: :func:`oversampling_factor`).
+
+    Returns
+    -------
+    float
+        The gain, at least 1.
+
+    Examples
+    --------
+    >>> 1.0 <= interpolation_gain(48000) < 2.0
+    True
+    """
+    up = oversampling_factor(rate) if oversampling is None else oversampling
+    if up == 1:
+        return 1.0
+    return max(1.0, _interpolator(up)[2])
+
+
+def _true_peak_linear(x: Audio, rate: int, up: int | None = None) -> float:
     """Largest absolute value of the oversampled signal (linear), as resample_poly gives it.
+
+    ``up`` is the oversampling factor (default: :func:`oversampling_factor`).
 
     Overlap-save FFT convolution of every phase, a batch of chunks at a time, so
     memory stays bounded; chunks whose input peak times the interpolator's gain
     cannot beat the sample peak are skipped (an exact bound, not an approximation).
     """
-    up = oversampling_factor(rate)
+    up = oversampling_factor(rate) if up is None else up
     peak = _peak_abs(x)
     if up == 1 or peak == 0.0:
         return peak
@@ -602,7 +635,7 @@ def _true_peak_linear(x: Audio, rate: int) -> float:
     return max(best)
 
 
-def true_peak(x: Audio, rate: int) -> float:
+def true_peak(x: Audio, rate: int, *, oversampling: int | None = None) -> float:
     """Measure the true peak of BS.1770-4 Annex 2, in dBTP.
 
     The signal is oversampled to at least 176.4 kHz (4x at 44.1/48 kHz, 2x at
@@ -619,11 +652,21 @@ def true_peak(x: Audio, rate: int) -> float:
         ``(samples, channels)`` audio.
     rate : int
         Sample rate in Hz.
+    oversampling : int, optional
+        Oversampling factor instead of the standard's (e.g. 32: the interpolated
+        signal is then within a few thousandths of a dB of the continuous-time peak
+        wherever the interpolator's pass band reaches, where 4x can read 0.15 dB low
+        on bright material).
 
     Returns
     -------
     float
         True peak in dBTP (``-inf`` for digital silence).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``oversampling`` is not a positive whole number.
 
     References
     ----------
@@ -639,7 +682,11 @@ def true_peak(x: Audio, rate: int) -> float:
     (-9.0, -6)
     """
     x, rate = _prepare(x, rate)
-    return _to_db(_true_peak_linear(x, rate))
+    if oversampling is not None and (
+        isinstance(oversampling, bool) or not isinstance(oversampling, int) or oversampling < 1
+    ):
+        raise InvalidInputError(f"oversampling={oversampling!r} must be a positive integer")
+    return _to_db(_true_peak_linear(x, rate, oversampling))
 
 
 # --------------------------------------------------------------------------- all at once

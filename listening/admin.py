@@ -18,9 +18,16 @@ from django.utils.html import format_html, format_html_join
 
 from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
+from listening.material_checks import check_upload
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
-from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
+from listening.preparation import (
+    OriginalInfo,
+    check_not_duplicate,
+    check_source_policy,
+    inspect_original,
+    uploaded_path,
+)
 from listening.tasks import enqueue_preparation, enqueue_track
 
 # Failed logins are counted per username and address (listening.throttling).
@@ -189,6 +196,9 @@ class StudyAdmin(StudyScopedAdmin):
                     "excerpt_start",
                     "excerpt_length",
                     "fade_ms",
+                    "playback_bit_depth",
+                    "accept_mono",
+                    "accept_lossy",
                 ]
             },
         ),
@@ -233,10 +243,13 @@ class StudyAdmin(StudyScopedAdmin):
         if study.pk is None:
             return "-"
         p = study.progress()
-        return (
+        summary = (
             f"{p['ready']}/{p['total']} ready, {p['processing']} processing, "
             f"{p['pending']} pending, {p['failed']} failed"
         )
+        if p["state"] == "failed":
+            return f"Stopped with failures: {summary} (see the stimuli's errors)"
+        return f"Finished: {summary}" if p["finished"] else summary
 
     @admin.display(description="Ready to open?")
     def open_check(self, study: Study) -> str:
@@ -420,10 +433,14 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                     path, filename=upload.name, min_duration=track.study.excerpt_length
                 )
                 check_not_duplicate(track.study, info)
+                check_source_policy(track.study, info.channels, info.lossy, upload.name)
+                alignment, self.master_updates = check_upload(track, role, path, upload.name)
             except ValidationError as exc:
                 self.add_error("original", exc)
                 return data
         info.apply_to(self.instance)
+        for name, value in alignment.items():
+            setattr(self.instance, name, value)
         return data
 
 
@@ -523,6 +540,9 @@ class StimulusAdmin(StudyScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Stimulus, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
+            # A new mix was aligned with the masters already there: keep their lags.
+            for pk, fields in getattr(form, "master_updates", {}).items():
+                Stimulus.objects.filter(pk=pk).update(**fields)
             enqueue_track(obj.track)
 
     def delete_model(self, request: HttpRequest, obj: Stimulus) -> None:

@@ -60,6 +60,7 @@ AUDIO_FIELDS = (
     "stimulus__status",
     "stimulus__prepared",
     "stimulus__prepared_variant",
+    "stimulus__prepared_pool",
 )
 
 
@@ -84,7 +85,7 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
         None,
     )
     if condition is not None:
-        playback = condition.playback_file()
+        playback = _playback_file(condition)
         if (
             not constant_time_compare(condition.trial.session.token, token)
             or condition.stimulus.status != Stimulus.Status.READY
@@ -97,6 +98,13 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
     if data is None:
         raise Http404()
     return _stream(request, len(data), lambda mode: io.BytesIO(data))
+
+
+def _playback_file(condition: Condition) -> Any:
+    """The dithered copy of the condition's file drawn for its session and trial."""
+    from listening.playback_variants import session_variant
+
+    return session_variant(condition)
 
 
 def _stream(

@@ -1,12 +1,13 @@
 """Alignment of masters made through real DSP, checked against an independent GCC-PHAT.
 
 The masters are bass-heavy (a sub-bass line under the synthetic mix), then processed
-the ways real masters are: a steep high-pass and low shelf, multiband compression, a
-limiter driven hard and clipping (pedalboard's JUCE processors and numpy), gentle EQ
-and glue compression, and an MP3 round trip through libsndfile. A fixed whole number of
-samples is then added or trimmed. The expected lag is that number, and an independent
-GCC-PHAT written here (numpy FFTs over the whole files, nothing from
-``analysis.alignment``) must agree with it, so the test knows its reference is sound.
+the ways real masters are (``analysis.synthesis``: pedalboard's JUCE processors and
+numpy): a steep high-pass and low shelf, multiband compression, a limiter driven hard
+and clipping, gentle EQ and glue compression, and an MP3 round trip through
+libsndfile. A fixed whole number of samples is then added or trimmed. The expected lag
+is that number, and an independent GCC-PHAT written here (numpy FFTs over the whole
+files, nothing from ``analysis.alignment``) must agree with it, so the test knows its
+reference is sound.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import soundfile as sf
 from analysis.alignment import align, match_rates
 from analysis.audio import resample
 from analysis.preparation import ExcerptSpec, cut_excerpt, master_excerpt
-from analysis.synthesis import synthetic_mix
+from analysis.synthesis import loud_master, multiband_master, synthetic_mix, with_sub_bass
 
 RATE = 44100
 SECONDS = 24.0
@@ -59,50 +60,12 @@ def run(board: pb.Pedalboard, x: np.ndarray, rate: int) -> np.ndarray:
 @cache
 def bass_heavy_mix(rate: int = RATE, seed: int = 3) -> np.ndarray:
     """A hip-hop style mix with a loud sub-bass line (41-55 Hz notes, slow decay)."""
-    rng = np.random.default_rng(seed)
     mix = synthetic_mix(SECONDS, rate, genre="hiphop", seed=seed, fade_out=0.0)
-    n = mix.shape[0]
-    sub = np.zeros(n)
-    beat = 60 / 90
-    for k in range(int(SECONDS / beat)):
-        start = int(k * beat * rate)
-        length = min(n - start, int(beat * rate))
-        t = np.arange(length) / rate
-        sub[start : start + length] += np.sin(
-            2 * np.pi * rng.choice([41.2, 43.65, 49.0, 55.0]) * t
-        ) * np.exp(-1.5 * t)
-    mix = mix + 0.9 * sub[:, np.newaxis]
-    return np.ascontiguousarray(0.5 * mix / np.max(np.abs(mix)))
+    return with_sub_bass(mix, rate, seed=seed)
 
 
-def heavy(x: np.ndarray, rate: int) -> np.ndarray:
-    """Steep high-pass, big low shelf, fast compression, +18 dB into a limiter, then clipping."""
-    board = pb.Pedalboard(
-        [
-            pb.HighpassFilter(30),
-            pb.LowShelfFilter(70, 6.0, 0.9),
-            pb.Compressor(-24, 4, 3, 50),
-            pb.Gain(18),
-            pb.Limiter(-0.3, 30),
-        ]
-    )
-    return np.clip(1.2 * run(board, x, rate), -0.99, 0.99)
-
-
-def multiband(x: np.ndarray, rate: int) -> np.ndarray:
-    """Two-band compression (split at 150 Hz), shelves and a limiter."""
-    low = run(pb.Pedalboard([pb.LowpassFilter(150), pb.Compressor(-30, 6, 10, 100)]), x, rate)
-    high = run(pb.Pedalboard([pb.HighpassFilter(150), pb.Compressor(-25, 3, 5, 60)]), x, rate)
-    board = pb.Pedalboard(
-        [
-            pb.HighpassFilter(25),
-            pb.LowShelfFilter(90, 5.0, 0.7),
-            pb.HighShelfFilter(8000, 3.0, 0.7),
-            pb.Gain(16),
-            pb.Limiter(-0.5, 40),
-        ]
-    )
-    return run(board, low + high, rate)
+heavy = loud_master
+multiband = multiband_master
 
 
 def gentle(x: np.ndarray, rate: int) -> np.ndarray:
