@@ -132,12 +132,17 @@ STIMULUS_COLUMNS: dict[str, str] = {
     "original_channels": "Channels of the upload.",
     "original_duration": "Duration of the upload, s.",
     "original_lossy": "True when the upload was lossy-coded.",
+    "mono_source": "True when the version was made from a mono upload (accepted by the "
+    "study's accept_mono): it plays as dual mono, without the width of a stereo version.",
+    "lossy_source": "True when the version was made from a lossy-coded upload (accepted by "
+    "the study's accept_lossy): codec artefacts are part of what listeners hear.",
     "status": "Preparation status: pending, processing, ready or failed.",
     "prepared_rate": "Sample rate of the prepared excerpt, Hz.",
     "prepared_frames": "Frames of the prepared excerpt.",
     "excerpt_loudness_lufs": "Integrated loudness of the excerpt before gain, LUFS.",
     "gain_db": "Gain applied to the excerpt, dB.",
-    "true_peak_dbtp": "True peak after gain, dBTP.",
+    "true_peak_dbtp": "True peak of the prepared file (BS.1770-4, 4x oversampling), dBTP.",
+    "true_peak_oversampled_dbtp": "True peak of the prepared file at 32x oversampling, dBTP.",
     "playback_loudness_lufs": "Integrated loudness of the prepared file, LUFS.",
     "alignment_lag": "Samples at the study rate: master[n + lag] = mix[n].",
     "alignment_polarity": "+1, or -1 when the master is polarity-inverted.",
