@@ -301,6 +301,15 @@ def render_report(
             _bars(results.objective, "metric", a, b),
             _table(results.objective, "Table 2: AI versus human across tracks (Holm)"),
             _table(results.per_track, "Table 1: metrics per track"),
+            *(
+                [
+                    '<p class="note">Not applicable (left out of the tables above):</p><ul>'
+                    + "".join(f"<li>{html.escape(n)}</li>" for n in results.metric_notes)
+                    + "</ul>"
+                ]
+                if results.metric_notes
+                else []
+            ),
         )
     else:
         section(SECTIONS[7], '<p class="note">No objective metrics given.</p>')

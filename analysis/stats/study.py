@@ -57,6 +57,11 @@ class StudyResults:
         Whether any input row is simulated.
     objective_attribute : str
         The attribute correlated with the metrics.
+    metrics_versions : tuple of str
+        Versions of the metric definitions in the data.
+    metric_notes : tuple of str
+        Metrics not applicable to some masters, with the reason (HFD bands where the
+        mix has no energy, lossy sources).
     """
 
     screening: ScreeningResult
@@ -78,6 +83,7 @@ class StudyResults:
     preference: pd.DataFrame | None = None
     bradley_terry: pd.DataFrame | None = None
     metrics_versions: tuple[str, ...] = field(default_factory=tuple)
+    metric_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _is_simulated(*tables: pd.DataFrame | None) -> bool:
@@ -186,6 +192,7 @@ def analyse_study(
     genre_rows = kept.loc[kept["system"].isin(systems)]
     extra: dict[str, pd.DataFrame | None] = {}
     versions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     if metrics is not None:
         extra["objective"] = objective_table(metrics, a=a, b=b)
         extra["per_track"] = per_track_table(metrics, a=a, b=b)
@@ -195,6 +202,7 @@ def analyse_study(
         extra["track_deltas"] = track_differences(metrics, kept, objective_attribute, a=a, b=b)
         if "metrics_version" in metrics.columns:
             versions = tuple(sorted(map(str, pd.unique(metrics["metrics_version"].dropna()))))
+        notes = _metric_notes(metrics)
     if abx is not None:
         extra["abx"] = abx_tests(abx)
     if preferences is not None:
@@ -215,5 +223,19 @@ def analyse_study(
         objective_attribute=objective_attribute,
         simulated=_is_simulated(ratings, metrics, abx, preferences),
         metrics_versions=versions,
+        metric_notes=notes,
         **extra,
+    )
+
+
+def _metric_notes(metrics: pd.DataFrame) -> tuple[str, ...]:
+    """One line per master whose HFD (or part of it) is not applicable, with the reason."""
+    if "hfd_note" not in metrics.columns:
+        return ()
+    rows = metrics.loc[metrics["hfd_note"].fillna("").astype(str) != ""]
+    return tuple(
+        f"HFD of {row.get('track', '?')} ({row.get('system', '?')}"
+        + (f", {row['provider']}" if row.get("provider") else "")
+        + f"): {row['hfd_note']}"
+        for _, row in rows.iterrows()
     )
