@@ -388,6 +388,69 @@ class TrackAdmin(StudyScopedAdmin):
         enqueue_track(obj)
 
 
+#: The metrics detail, grouped as METRICS.md groups them; the first matching prefix wins.
+METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Loudness (BS.1770-4, EBU Tech 3342)",
+        ("integrated", "true_peak", "sample_peak", "loudness_range", "max_", "plr", "psr"),
+    ),
+    ("Dynamic range (DR meter)", ("dr",)),
+    ("Loudness penalty per platform", ("lp_",)),
+    (
+        "Distortion (DM, HFD)",
+        ("dm", "median_csdr", "mean_unexplained", "hfd", "segments", "valid_segments"),
+    ),
+    ("Intelligibility (ESTOI, STOI)", ("it", "estoi", "stoi")),
+    ("Spectral balance and bass", ("wsc", "centroid", "tilt", "ber", "tbd")),
+    ("Mix (the reference)", ("mix_",)),
+    ("Alignment to the mix", ("align_", "excluded_share")),
+    ("Files and definitions", ("",)),
+)
+
+
+def _rounded(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else ("yes" if value else "no")
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def grouped_metrics(metrics: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The metrics in :data:`METRIC_GROUPS` order, rounded to two decimals for reading."""
+    groups: dict[str, list[tuple[str, str]]] = {name: [] for name, _ in METRIC_GROUPS}
+    for key, value in metrics.items():
+        group = next(
+            name
+            for name, prefixes in METRIC_GROUPS
+            if (key.startswith("mix_") and "mix_" in prefixes)
+            or (not key.startswith("mix_") and key.startswith(prefixes))
+        )
+        groups[group].append((key, _rounded(value)))
+    return [(name, rows) for name, rows in groups.items() if rows]
+
+
+def key_metrics(metrics: dict[str, Any]) -> str:
+    """Integrated loudness, true peak, DR, DM and HFD in one line."""
+
+    def part(label: str, key: str, unit: str, digits: int = 1) -> str:
+        value = metrics.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"{label} -"
+        return f"{label} {value:.{digits}f}{unit}"
+
+    hfd = part("HFD", "hfd", " %") if metrics.get("hfd_valid", True) else "HFD n/a"
+    return " · ".join(
+        [
+            part("I", "integrated", " LUFS"),
+            part("TP", "true_peak", " dBTP"),
+            part("DR", "dr", "", 0),
+            part("DM", "dm", " %", 0),
+            hfd,
+        ]
+    )
+
+
 def _number(value: float | None, unit: str, *, sign: bool = False) -> str:
     if value is None:
         return "-"
@@ -452,11 +515,13 @@ class StimulusAdmin(StudyScopedAdmin):
         "__str__",
         "status",
         "short_error",
+        "listen_links",
         "excerpt_loudness",
         "gain",
         "true_peak",
         "playback_loudness",
         "aligned",
+        "flags",
         "metrics_state",
     )
     list_filter = ("status", "role", "system", ("track__study", admin.RelatedOnlyFieldListFilter))
@@ -466,6 +531,7 @@ class StimulusAdmin(StudyScopedAdmin):
     computed = (
         "status",
         "error",
+        "listen",
         *ORIGINAL_FIELDS,
         "derived_from",
         "anchor_cutoff_hz",
@@ -477,6 +543,59 @@ class StimulusAdmin(StudyScopedAdmin):
         "metrics_version",
         "metrics_error",
     )
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from listening.admin_audio import stimulus_audio
+
+        view = self.admin_site.admin_view(stimulus_audio)
+        return [
+            path("<int:pk>/audio/<str:kind>/", view, name="listening_stimulus_audio"),
+            *super().get_urls(),
+        ]
+
+    def audio_url(self, stimulus: Stimulus, kind: str) -> str:
+        from django.urls import reverse
+
+        return reverse("admin:listening_stimulus_audio", args=[stimulus.pk, kind])
+
+    @admin.display(description="Listen")
+    def listen_links(self, stimulus: Stimulus) -> str:
+        links = [
+            (self.audio_url(stimulus, kind), label)
+            for kind, label, stored in (
+                ("original", "original", stimulus.original),
+                ("prepared", "prepared", stimulus.prepared),
+            )
+            if stored
+        ]
+        if not links:
+            return "-"
+        return format_html_join(" · ", '<a href="{}" target="_blank">{}</a>', links)
+
+    @admin.display(description="Listen")
+    def listen(self, stimulus: Stimulus) -> str:
+        players = [
+            (label, self.audio_url(stimulus, kind))
+            for kind, label, stored in (
+                ("original", "Original upload", stimulus.original),
+                ("prepared", "Prepared playback file (as participants hear it)", stimulus.prepared),
+            )
+            if stored
+        ]
+        if not players:
+            return "-"
+        return format_html_join(
+            "",
+            '<div class="listen"><div>{}</div><audio controls preload="metadata" src="{}">'
+            "</audio></div>",
+            players,
+        )
+
+    @admin.display(description="Flags")
+    def flags(self, stimulus: Stimulus) -> str:
+        return ", ".join(stimulus.source_flags) or "-"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -514,13 +633,15 @@ class StimulusAdmin(StudyScopedAdmin):
             f"(r = {stimulus.alignment_correlation or 0:.3f})"
         )
 
-    @admin.display(description="Metrics")
+    @admin.display(description="Metrics (I, TP, DR, DM, HFD)")
     def metrics_state(self, stimulus: Stimulus) -> str:
         if stimulus.role != Stimulus.Role.MASTER:
             return "-"
         if stimulus.metrics_error:
             return f"failed: {stimulus.metrics_error[:60]}"
-        return f"v{stimulus.metrics_version}" if stimulus.metrics else "pending"
+        if not stimulus.metrics:
+            return "pending"
+        return key_metrics(stimulus.metrics)
 
     @admin.display(description="Error")
     def short_error(self, stimulus: Stimulus) -> str:
@@ -530,10 +651,15 @@ class StimulusAdmin(StudyScopedAdmin):
     def metrics_table(self, stimulus: Stimulus) -> str:
         if not stimulus.metrics:
             return "-"
-        return format_html(
-            "<table>{}</table>",
-            format_html_join(
-                "", "<tr><th>{}</th><td>{}</td></tr>", sorted(stimulus.metrics.items())
+        return format_html_join(
+            "",
+            '<table class="metrics"><caption>{}</caption>{}</table>',
+            (
+                (
+                    group,
+                    format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+                )
+                for group, rows in grouped_metrics(stimulus.metrics)
             ),
         )
 

@@ -283,6 +283,7 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
 
     fingerprint = track.fingerprint()
     sources = track.sources
+    logger.info("%s: %d source(s)", _where(track, "prepare: start"), len(sources))
     Stimulus.objects.filter(track=track).update(
         status=Stimulus.Status.PROCESSING, error="", updated_at=timezone.now()
     )
@@ -425,11 +426,24 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
             Stimulus.prepared.field.storage.delete(name)
         raise
 
+    failed = {v.stimulus.pk: v.error for v in versions.values() if v.error}
+    logger.info(
+        "%s: %d ready, %d failed, plays at %s LUFS",
+        _where(track, "prepare: done"),
+        len(versions) - len(failed),
+        len(failed),
+        track.playback_loudness_lufs,
+    )
+    for version in versions.values():
+        if version.error:
+            logger.warning(
+                "%s: %s", _where(track, f"prepare {version.stimulus.describe()}"), version.error
+            )
     return {
         "track": track_id,
         "playback_loudness_lufs": track.playback_loudness_lufs,
-        "ready": sum(1 for v in versions.values() if not v.error),
-        "failed": {v.stimulus.pk: v.error for v in versions.values() if v.error},
+        "ready": len(versions) - len(failed),
+        "failed": failed,
     }
 
 
@@ -454,6 +468,8 @@ def measure_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     for master in track.masters:
         if not master.original or (not force and _metrics_current(master, mix)):
             continue
+        step = f"measure {master.describe()}"
+        logger.info("%s", _where(track, step))
         try:
             if mix_audio is None:
                 mix_audio = _read_original(mix)
@@ -461,6 +477,8 @@ def measure_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         except (AnalysisError, OSError, ValidationError) as exc:
             _save_metrics(master, mix, {}, _message(exc))
         measured[master.pk] = master.metrics_error or "ok"
+        if master.metrics_error:
+            logger.warning("%s: %s", _where(track, step), master.metrics_error)
     return {"track": track_id, "measured": measured}
 
 
