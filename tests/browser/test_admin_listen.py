@@ -50,7 +50,8 @@ def test_a_researcher_reads_metrics_and_listens_in_the_admin(live_server, page) 
     for track in study.tracks.all():
         measure_track(track.pk)
     master = Stimulus.objects.filter(role="master").order_by("pk").first()
-    assert master is not None and master.metrics
+    assert master is not None
+    assert master.metrics
 
     page.goto(f"{live_server.url}/admin/login/?next=/admin/listening/stimulus/")
     page.fill("#id_username", "admin-researcher")

@@ -74,7 +74,8 @@ class StimulusAdminTestCase(BaseTestCase):
         # DR is undefined under 15 s of audio (these files are 12 s).
         assert "DR -" in page if metrics["dr"] is None else f"DR {metrics['dr']:.0f}" in page
         assert f"DM {metrics['dm']:.0f} %" in page
-        assert self.url("original") in page and self.url("prepared") in page
+        assert self.url("original") in page
+        assert self.url("prepared") in page
 
     def test_the_detail_groups_and_rounds_the_metrics(self) -> None:
         self.client.force_login(self.researcher)

@@ -67,7 +67,8 @@ class UploadChecksApiTestCase(BaseTestCase):
         assert response.status_code == 201, response.data  # type: ignore[attr-defined]
         master = track.stimuli.get(role="master")
         assert master.alignment_lag == 0
-        assert master.alignment_correlation is not None and master.alignment_correlation > 0.8
+        assert master.alignment_correlation is not None
+        assert master.alignment_correlation > 0.8
 
     def test_a_mix_is_checked_against_the_masters_already_there(self) -> None:
         track = self.add_track("Song")

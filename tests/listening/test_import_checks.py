@@ -17,7 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from listening.exports import stimulus_rows
+from listening.exports import readme_text, stimulus_rows
 from listening.models import Stimulus, Study
 from tests.listening.base import IMMEDIATE, BaseTestCase, versions, wav_bytes
 
@@ -63,7 +63,8 @@ class ImportChecksTestCase(BaseTestCase):
         return str(raised.value)
 
     def test_a_master_of_another_song_is_refused_with_its_row(self) -> None:
-        message = self.refused([*self.rows, ["Song", "pop", "other_song.wav", "master", "human", "E"]])
+        other = ["Song", "pop", "other_song.wav", "master", "human", "E"]
+        message = self.refused([*self.rows, other])
         assert "row 4: other_song.wav does not match the mix mix.wav (row 2)" in message
         assert "correlation" in message
 
@@ -76,13 +77,15 @@ class ImportChecksTestCase(BaseTestCase):
             )
         study = Study.objects.get(title="Imported")
         assert study.excerpt_length == 10.0
-        assert 0.5 <= study.excerpt_start and study.excerpt_start + 10.0 <= 11.5
+        assert study.excerpt_start >= 0.5
+        assert study.excerpt_start + 10.0 <= 11.5
         assert "does not fit track 'Song'" in output
         progress = study.progress()
         assert (progress["ready"], progress["failed"], progress["finished"]) == (5, 0, True)
         # The alignment was measured at import already, as preparation measured it.
         ai = Stimulus.objects.get(provider="LANDR")
-        assert ai.alignment_lag == 0 and ai.alignment_correlation > 0.8
+        assert ai.alignment_lag == 0
+        assert ai.alignment_correlation > 0.8
 
     def test_an_excerpt_given_on_the_command_line_is_refused_with_the_fix(self) -> None:
         message = self.refused(self.rows, excerpt_start=25.0, excerpt_length=5.0)
@@ -134,6 +137,11 @@ class ImportChecksTestCase(BaseTestCase):
         assert flags["Mono"] == (True, False)
         assert flags["Lossy"] == (False, True)
         assert flags["LANDR"] == (False, False)
+        # The bundle's README says what was checked and what each flag means.
+        readme = readme_text(study, {"stimuli": columns})
+        assert "## What was checked at import, and the flags" in readme
+        assert "- `mono_source`: the version was made from a mono file" in readme
+        assert "| `lossy_source` |" in readme
 
     def test_a_genre_longer_than_the_column_is_refused_with_its_row(self) -> None:
         long_genre = "Progressive neo-classical post-rock with spoken word and field recordings"

@@ -109,6 +109,7 @@ class PlaybackVariantsTestCase(BaseTestCase):
         for stimulus in (1, 2, 99):
             first = [variant_index(s, stimulus, False, size) for s in range(100, 104)]
             repeat = [variant_index(s, stimulus, True, size) for s in range(100, 104)]
-            assert len(set(first)) == 4 and len(set(repeat)) == 4
+            assert len(set(first)) == 4
+            assert len(set(repeat)) == 4
             assert set(first).isdisjoint(repeat)
         assert variant_index(5, 1, True, 1) == 0
