@@ -54,8 +54,9 @@ def session_variant(condition: Condition) -> Any:
     """The prepared file (a FieldFile) this condition serves to its session."""
     stimulus = condition.stimulus
     pool = list(stimulus.prepared_pool or [])
-    if not pool:  # prepared before the pools: the playback file or its single variant
-        return condition.playback_file()
+    if not pool:  # prepared before the pools: the playback file, or its one variant
+        old = condition.role in condition.VARIANT_ROLES and bool(stimulus.prepared_variant)
+        return stimulus.prepared_variant if old else stimulus.prepared
     repeat = condition.role in condition.VARIANT_ROLES
     index = variant_index(condition.trial.session_id, stimulus.pk, repeat, len(pool))
     field = stimulus._meta.get_field("prepared")
