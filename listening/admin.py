@@ -496,7 +496,9 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                     path, filename=upload.name, min_duration=track.study.excerpt_length
                 )
                 check_not_duplicate(track.study, info)
-                check_source_policy(track.study, info.channels, info.lossy, upload.name)
+                check_source_policy(
+                    track.study, info.channels, info.lossy, upload.name, info.rate
+                )
                 alignment, self.master_updates = check_upload(track, role, path, upload.name)
             except ValidationError as exc:
                 self.add_error("original", exc)

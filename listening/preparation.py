@@ -175,8 +175,21 @@ def inspect_original(
     )
 
 
-def check_source_policy(study: Study, channels: int, lossy: bool, filename: str) -> None:
-    """Refuse mono and lossy-coded sources unless the study accepts them (and says so)."""
+#: Sample rates a source may have: the resampler's range, and enough for speech at least.
+SOURCE_RATES = (8000, 384000)
+
+
+def check_source_policy(
+    study: Study, channels: int, lossy: bool, filename: str, rate: int | None = None
+) -> None:
+    """Refuse mono and lossy-coded sources unless the study accepts them (and says so), and
+    sample rates outside :data:`SOURCE_RATES`."""
+    if rate is not None and not SOURCE_RATES[0] <= rate <= SOURCE_RATES[1]:
+        raise ValidationError(
+            f"{filename}: a sample rate of {rate} Hz is outside {SOURCE_RATES[0]}-"
+            f"{SOURCE_RATES[1]} Hz; convert the file to 44.1 or 48 kHz",
+            code="rate",
+        )
     if channels == 1 and not study.accept_mono:
         raise ValidationError(
             f"{filename}: the file is mono; it would play as dual mono, which listeners can "
@@ -305,7 +318,9 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         try:
             logger.info("%s", _where(track, f"decode {stimulus.describe()}"))
             decoded[stimulus.pk] = audio = _read_original(stimulus)
-            check_source_policy(study, audio.channels, audio.lossy, stimulus.original_filename)
+            check_source_policy(
+                study, audio.channels, audio.lossy, stimulus.original_filename, audio.rate
+            )
         except (AnalysisError, OSError, ValidationError) as exc:
             versions[stimulus.pk].error = _message(exc)
             continue

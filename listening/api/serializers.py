@@ -343,7 +343,7 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
                     path, filename=upload.name, min_duration=study.excerpt_length
                 )
                 check_not_duplicate(study, info)
-                check_source_policy(study, info.channels, info.lossy, upload.name)
+                check_source_policy(study, info.channels, info.lossy, upload.name, info.rate)
                 # Alignment to the mix (or of the masters to a new mix) and the excerpt.
                 attrs["alignment"], attrs["master_updates"] = check_upload(
                     track, role, path, upload.name

@@ -40,6 +40,7 @@ class ImportChecksTestCase(BaseTestCase):
         }
         for name, audio in files.items():
             (self.folder / name).write_bytes(wav_bytes(audio))
+        (self.folder / "low_rate.wav").write_bytes(wav_bytes(pop["human"][::8], 5512))
         (self.folder / "lossy.mp3").write_bytes(wav_bytes(pop["human"], format="MP3", subtype=None))
         self.rows = [
             ["Song", "pop", "mix.wav", "mix", "", ""],
@@ -142,6 +143,10 @@ class ImportChecksTestCase(BaseTestCase):
         assert "## What was checked at import, and the flags" in readme
         assert "- `mono_source`: the version was made from a mono file" in readme
         assert "| `lossy_source` |" in readme
+
+    def test_a_sample_rate_the_pipeline_cannot_convert_is_refused(self) -> None:
+        message = self.refused([*self.rows, ["Song", "pop", "low_rate.wav", "master", "ai", "X"]])
+        assert "row 4: low_rate.wav: a sample rate of 5512 Hz is outside 8000-384000 Hz" in message
 
     def test_a_genre_longer_than_the_column_is_refused_with_its_row(self) -> None:
         long_genre = "Progressive neo-classical post-rock with spoken word and field recordings"

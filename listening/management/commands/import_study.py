@@ -358,7 +358,9 @@ class Command(BaseCommand):
             try:
                 # Length is checked against the excerpt once aligned (_fit_excerpt).
                 row.info = inspect_original(row.path, filename=row.path.name)
-                check_source_policy(study, row.info.channels, row.info.lossy, row.path.name)
+                check_source_policy(
+                    study, row.info.channels, row.info.lossy, row.path.name, row.info.rate
+                )
             except ValidationError as exc:
                 problems.extend(exc.messages)
         return problems
