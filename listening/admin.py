@@ -553,14 +553,22 @@ class StimulusAdmin(StudyScopedAdmin):
 
         view = self.admin_site.admin_view(stimulus_audio)
         return [
-            path("<int:pk>/audio/<str:kind>/", view, name="listening_stimulus_audio"),
+            *(
+                path(
+                    f"<int:pk>/audio/{kind}/",
+                    view,
+                    {"kind": kind},
+                    name=f"listening_stimulus_audio_{kind}",
+                )
+                for kind in ("original", "prepared")
+            ),
             *super().get_urls(),
         ]
 
     def audio_url(self, stimulus: Stimulus, kind: str) -> str:
         from django.urls import reverse
 
-        return reverse("admin:listening_stimulus_audio", args=[stimulus.pk, kind])
+        return reverse(f"admin:listening_stimulus_audio_{kind}", args=[stimulus.pk])
 
     @admin.display(description="Listen")
     def listen_links(self, stimulus: Stimulus) -> str:

@@ -1,10 +1,11 @@
 """Researchers listen to originals and prepared files from the admin (issue 15, item 9).
 
-``/admin/listening/stimulus/<pk>/audio/<kind>/`` streams a stimulus's original upload or
-its prepared playback file to a signed-in staff user who may see the stimulus (the
-admin's own scoping: owners, collaborators, superusers; anything else is 404), with
-HTTP Range so the browser's player can seek. Participants never reach these URLs: the
-admin requires a staff login, and participant audio goes through ``/a/<key>`` only.
+``/admin/listening/stimulus/<pk>/audio/original/`` (and ``.../prepared/``) streams a
+stimulus's original upload or its prepared playback file to a signed-in staff user who
+may see the stimulus (the admin's own scoping: owners, collaborators, superusers;
+anything else is 404), with HTTP Range so the browser's player can seek. Participants
+never reach these URLs: the admin requires a staff login, and participant audio goes
+through ``/a/<key>`` only.
 """
 
 from __future__ import annotations

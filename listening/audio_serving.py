@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_safe
 
 from listening.models import Condition, Session, Stimulus
+from listening.playback_variants import session_variant
 
 PARTICIPANT_COOKIE = "listening_session"
 PARTICIPANT_HEADER = "HTTP_X_SESSION_TOKEN"
@@ -102,8 +103,6 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
 
 def _playback_file(condition: Condition) -> Any:
     """The dithered copy of the condition's file drawn for its session and trial."""
-    from listening.playback_variants import session_variant
-
     return session_variant(condition)
 
 
