@@ -4,4 +4,4 @@ Pure Python: arrays are ``(samples, channels)`` float64; only :mod:`analysis.io`
 touches files. See ``shared/METRICS.md`` for the definitions implemented here.
 """
 
-METRICS_VERSION = "1.0.0"
+METRICS_VERSION = "1.1.0"  # 1.1: PHAT fine alignment, LRA as libebur128, HFD validity

@@ -8,8 +8,10 @@ polarity, EQ and limit, and are sometimes delivered with a slightly wrong clock;
 
 1. a coarse lag from GCC-PHAT on mono downmixes decimated to 8 kHz, searched over
    ``±max_lag_seconds`` (PHAT whitening makes the peak robust to EQ and level);
-2. a fine lag from the normalised plain cross-correlation at full rate, ``±W``
-   samples around the coarse lag (``W = 2·fs/8000 + 2``), on a 20 s central excerpt;
+2. a fine lag from GCC-PHAT at full rate, ``±W`` samples around the coarse lag
+   (``W = 2·fs/8000 + 2``), on a 20 s central excerpt, with its sub-sample position
+   from the band-limited interpolation of the whitened correlation; the reported
+   correlation is the normalised plain cross-correlation at that lag;
 3. a drift check: the lag is re-estimated on 20 s windows at 10 %, 50 % and 90 %
    of the overlap. If the lags differ by more than 2 samples, short probes at the
    same places (which a drift smears less) tell a clock drift, lags on a line, from
@@ -19,6 +21,13 @@ polarity, EQ and limit, and are sometimes delivered with a slightly wrong clock;
 
 For edited masters, :func:`local_alignment` finds the residual lag of every 2 s
 segment of an aligned pair and flags the segments that do not match (step 5).
+
+Why the fine stage is whitened too: a plain cross-correlation weights every frequency
+by its power, so on bass-heavy music its peak is a slow low-frequency oscillation a few
+ms wide, and a master's phase response there (a high-pass, a low shelf, a limiter's
+gain riding) moves it by several samples; in a ``±W`` search it can even sit on the
+edge of the window. GCC-PHAT weights every frequency alike, so the peak is as narrow
+as the band allows and stays where the bulk of the spectrum puts it.
 
 The lag convention everywhere: ``master[n + lag]`` lines up with ``mix[n]``, so a
 positive lag means the master starts later (it has added lead-in).
@@ -33,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import fft
+from scipy import fft, optimize
 
 from analysis.audio import (
     Audio,
@@ -70,6 +79,8 @@ PHAT_EPSILON = 1e-6
 TAPER_SECONDS = 0.25
 
 _DRIFT_ITERATIONS = 4
+# Samples either side of the peak in the sub-sample (sinc) interpolation.
+_SINC_HALF = 256
 # Largest fit residual, as a fraction of the spread, of probe lags taken as a drift.
 _STRAIGHTNESS = 0.1
 # Samples per block when downmixing and decimating a whole track.
@@ -105,6 +116,10 @@ class Alignment:
     edited : bool
         The residual lags scatter by more than 5 ms, or a window does not match
         the mix at all: the master was edited (use :func:`local_alignment`).
+    subsample : float
+        Sub-sample residual in samples, in [-0.5, 0.5]: the whitened correlation
+        peaks at ``lag + subsample``, so after a whole-sample shift by ``lag`` the
+        master is still ``subsample`` samples late (0 for a whole-sample delay).
     """
 
     lag: int
@@ -114,6 +129,7 @@ class Alignment:
     drift_checked: bool
     window_lags: tuple[int, ...]
     edited: bool
+    subsample: float = 0.0
 
     def as_dict(self) -> dict[str, float | int | bool]:
         """Return the alignment as a flat dict for storage next to each metric.
@@ -121,12 +137,13 @@ class Alignment:
         Returns
         -------
         dict
-            ``lag``, ``polarity``, ``correlation``, ``drift``, ``drift_checked``,
-            ``edited`` and, when checked, ``window_lag_10``, ``window_lag_50`` and
-            ``window_lag_90``.
+            ``lag``, ``subsample``, ``polarity``, ``correlation``, ``drift``,
+            ``drift_checked``, ``edited`` and, when checked, ``window_lag_10``,
+            ``window_lag_50`` and ``window_lag_90``.
         """
         out: dict[str, float | int | bool] = {
             "lag": self.lag,
+            "subsample": self.subsample,
             "polarity": self.polarity,
             "correlation": self.correlation,
             "drift": self.drift,
@@ -293,7 +310,7 @@ def align(
 
     # Coarse: whitened cross-correlation of the whole 8 kHz signals over ±max_lag.
     max_lag8 = max(1, round(max_lag_seconds * COARSE_RATE))
-    r = _xcorr(_tapered(x8), _padded(y8, -max_lag8, x8.size + max_lag8))
+    r = _xcorr(_tapered(x8, COARSE_RATE), _padded(y8, -max_lag8, x8.size + max_lag8))
     coarse = round((_peak(r)[0] - max_lag8) * rate / COARSE_RATE)
 
     # Fine: the central excerpt of the overlap, searched wide enough to find the
@@ -326,14 +343,16 @@ def align(
             f"or offset by more than max_lag_seconds={max_lag_seconds:g}?)",
             best,
         )
+    lag = round(central.lag)
     return Alignment(
-        lag=round(central.lag),
+        lag=lag,
         polarity=1 if central.correlation >= 0 else -1,
         correlation=min(1.0, best),
         drift=drift,
         drift_checked=drift_checked,
         window_lags=window_lags,
         edited=edited,
+        subsample=round(central.lag - lag, 4),
     )
 
 
@@ -562,14 +581,14 @@ def _undrift(x: npt.NDArray[np.float64], drift: float) -> npt.NDArray[np.float64
     return np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(-1, *x.shape[1:]))
 
 
-def _tapered(x: Signal) -> Signal:
+def _tapered(x: Signal, rate: int) -> Signal:
     """Return a copy with raised-cosine ends (a quarter second, or a tenth of the length).
 
     Whitening turns the abrupt ends of a cut-out window into broadband clicks that
     correlate with the ends of the other window and can outvote the music; tapered
     ends do not.
     """
-    edge = min(round(TAPER_SECONDS * COARSE_RATE), x.size // 10)
+    edge = min(round(TAPER_SECONDS * rate), x.size // 10)
     out = x.copy()
     if edge > 0:
         ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(edge) + 0.5) / edge)
@@ -613,31 +632,66 @@ def _window_energies(
     return np.maximum(energies, 0.0)
 
 
-def _xcorr(x: Signal, y: Signal, *, whiten: bool = True) -> Signal:
-    """``r[k] = sum_n x[n] y[n + k]`` over the valid lags ``k = 0 .. len(y) - len(x)``.
+def _xcorr(x: Signal, y: Signal) -> Signal:
+    """Whitened ``r[k] = sum_n x[n] y[n + k]`` over the valid lags ``k = 0 .. len(y) - len(x)``.
 
     An FFT of at least ``len(y)`` points keeps every valid lag free of circular
-    wrap-around. With ``whiten`` the cross-spectrum is PHAT-weighted, regularised
-    by :data:`PHAT_EPSILON` so that empty bins do not blow up, in single precision
-    (the peak only has to be found). Otherwise the correlation is normalised by the
-    energies of the overlapping windows and lies in [-1, 1].
+    wrap-around. The cross-spectrum is PHAT-weighted, regularised by
+    :data:`PHAT_EPSILON` so that empty bins do not blow up, in single precision (the
+    coarse peak only has to be found).
     """
     span = y.size - x.size + 1
     nfft = fft.next_fast_len(y.size, real=True)
-    if whiten:
-        x, y = x.astype(np.float32), y.astype(np.float32)
+    x, y = x.astype(np.float32), y.astype(np.float32)
     cross = np.conj(fft.rfft(x, nfft)) * fft.rfft(y, nfft)
-    if whiten:
-        magnitude = np.abs(cross)
-        largest = float(np.max(magnitude))
-        if largest == 0.0:
-            return np.zeros(span)
-        cross /= magnitude + PHAT_EPSILON * largest
-    r = np.asarray(fft.irfft(cross, nfft)[:span], dtype=np.float64)
-    if whiten:
-        return r
-    denominator = np.sqrt(float(x @ x) * _window_energies(y, x.size, np.arange(span)))
-    return np.divide(r, denominator, out=np.zeros_like(r), where=denominator > 0)
+    magnitude = np.abs(cross)
+    largest = float(np.max(magnitude))
+    if largest == 0.0:
+        return np.zeros(span)
+    cross /= magnitude + PHAT_EPSILON * largest
+    return np.asarray(fft.irfft(cross, nfft)[:span], dtype=np.float64)
+
+
+def _phat_peak(x: Signal, y: Signal) -> tuple[int, float]:
+    """Lag ``k`` in ``0 .. len(y) - len(x)`` of the GCC-PHAT peak, and its sub-sample offset.
+
+    The offset, in [-0.5, 0.5], is where the band-limited (sinc) interpolation of the
+    whitened correlation peaks, from the :data:`_SINC_HALF` samples either side of
+    the peak (away from it the whitened correlation is noise at about
+    ``1/sqrt(len(x))`` of the peak, so the terms left out do not move it). A
+    parabola through three samples would be biased toward the sample by up to a
+    tenth of a sample on such a sinc-shaped peak.
+    """
+    span = y.size - x.size + 1
+    nfft = fft.next_fast_len(y.size, real=True)
+    cross = np.conj(fft.rfft(x, nfft)) * fft.rfft(y, nfft)
+    magnitude = np.abs(cross)
+    largest = float(np.max(magnitude))
+    if largest == 0.0:
+        return 0, 0.0
+    cross /= magnitude + PHAT_EPSILON * largest
+    circular = np.asarray(fft.irfft(cross, nfft), dtype=np.float64)
+    index, value, _ = _peak(circular[:span])
+    m = np.arange(-_SINC_HALF, _SINC_HALF + 1)
+    around = circular[(index + m) % nfft] * (1.0 if value >= 0 else -1.0)
+    found = optimize.minimize_scalar(
+        lambda t: -float(np.sinc(t - m) @ around),
+        bounds=(-0.5, 0.5),
+        method="bounded",
+        options={"xatol": 1e-5},
+    )
+    return index, float(found.x)
+
+
+def _ncc(x: Signal, y: Signal, k: int) -> float:
+    """Normalised plain cross-correlation of ``x`` with ``y[k : k + len(x)]``, in [-1, 1]."""
+    window = y[k : k + x.size]
+
+    def dot(a: Signal, b: Signal) -> float:
+        return float(np.einsum("i,i->", a, b))  # einsum: no BLAS thread start-up per call
+
+    denominator = math.sqrt(dot(x, x) * dot(window, window))
+    return dot(x, window) / denominator if denominator > 0 else 0.0
 
 
 def _peak(r: Signal) -> tuple[int, float, float]:
@@ -703,10 +757,11 @@ class _Search:
             x8 = self.x8[start8:stop8]
             if x8.size and float(x8 @ x8) > 0:
                 y8 = _padded(self.y8, start8 + lag8 - search8, stop8 + lag8 + search8)
-                lag = round((lag8 - search8 + _peak(_xcorr(_tapered(x8), y8))[0]) / scale)
+                r8 = _xcorr(_tapered(x8, COARSE_RATE), y8)
+                lag = round((lag8 - search8 + _peak(r8)[0]) / scale)
         ys = _mono_padded(self.master, start + lag - search, start + length + lag + search)
-        index, value, offset = _peak(_xcorr(xs, ys, whiten=False))
-        return _Estimate(lag - search + index + offset, value)
+        index, offset = _phat_peak(_tapered(xs, self.rate), ys)
+        return _Estimate(lag - search + index + offset, _ncc(xs, ys, index))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,12 @@ HF_BANDS: tuple[tuple[str, float, float], ...] = (
 HFD_BANDS = ("4-8k", "8-12k", "12-16k")
 HF_SKIP_DB = 60.0
 """Band-segments this far below the segment's in-band total are skipped (§5.5)."""
+MIX_BAND_FLOOR_DB = 50.0
+"""An HFD band holding less than this share (in dB) of the mix's 50 Hz-16 kHz power is not
+applicable: the mix has nothing there for the master to be explained by, so any content
+the master has in the band (noise, an exciter, limiter harmonics) reads as ~100 %
+"distortion" whatever the mastering did (e.g. a telephone-band or band-limited recording).
+Full-range music holds -20 to -40 dB in 12-16 kHz."""
 EDIT_TOLERANCE_DB = 3.0
 """Segments whose gain differs from the median gain by more are fades or edits (§5.1)."""
 SILENCE_DBFS = -70.0
@@ -86,7 +92,10 @@ class Distortion:
         measured; None when none could (sample rate too low, or no HF content).
     hfd_bands : dict of str to float or None
         HFD per band (``"4-8k"``, ``"8-12k"``, ``"12-16k"``, ``"16-20k"``) in %; None for a
-        band above the Nyquist frequency or without measurable content.
+        band above the Nyquist frequency, without measurable content, or not applicable.
+    hfd_not_applicable : dict of str to str
+        Bands left out of HFD because the mix has no energy there, with the reason
+        (``"the mix has no energy in 8-12 kHz (-87 dB of its 50 Hz-16 kHz power)"``).
     segments : int
         Segments on the grid.
     valid_segments : int
@@ -104,6 +113,12 @@ class Distortion:
     segments: int
     valid_segments: int
     excluded_share: float
+    hfd_not_applicable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def hfd_note(self) -> str:
+        """Why HFD (or some of its bands) is not applicable; empty when every band is."""
+        return "; ".join(self.hfd_not_applicable.values())
 
     def as_dict(self) -> dict[str, float | int | None]:
         """Return the values as one flat dictionary.
@@ -113,7 +128,8 @@ class Distortion:
         dict
             ``dm``, ``dm_<θ>`` (e.g. ``dm_6``, ``dm_15``), ``median_csdr``,
             ``mean_unexplained``, ``hfd``, ``hfd_<band>`` (e.g. ``hfd_4_8k``),
-            ``segments``, ``valid_segments`` and ``excluded_share``.
+            ``segments``, ``valid_segments`` and ``excluded_share`` (the reasons for
+            bands left out are :attr:`hfd_note`).
         """
         row: dict[str, float | int | None] = {"dm": self.dm}
         for theta, value in self.dm_at.items():
@@ -337,9 +353,10 @@ def distortion(
     u = 1.0 / (1.0 + 10.0 ** (csdr / 10.0))
 
     hfd_bands: dict[str, float | None] = {}
+    empty = _bands_without_mix_energy(x, rate, n_fft, band_top)
     for (name, lo, hi), ok in zip(HF_BANDS, hf_ok, strict=True):
         sel = (freqs >= lo) & (freqs < hi)
-        if not ok or not sel.any():
+        if not ok or not sel.any() or name in empty:
             hfd_bands[name] = None
             continue
         band_power = power[valid][:, sel].sum(axis=1)
@@ -361,7 +378,31 @@ def distortion(
         segments=n_segments,
         valid_segments=int(valid.sum()),
         excluded_share=float(1.0 - valid.sum() / n_segments),
+        hfd_not_applicable=empty,
     )
+
+
+def _bands_without_mix_energy(x: Audio, rate: int, n_fft: int, top: float) -> dict[str, str]:
+    """HF bands whose share of the mix's 50 Hz-``top`` power is below MIX_BAND_FLOOR_DB.
+
+    Welch PSD (Hann, ``n_fft``, 50 % overlap) of the mix, summed over channels.
+    """
+    freqs, psd = signal.welch(x, fs=rate, nperseg=n_fft, axis=0)
+    power = np.asarray(psd, dtype=np.float64).reshape(freqs.size, -1).sum(axis=1)
+    total = float(power[(freqs >= BAND_LOW_HZ) & (freqs <= top)].sum())
+    empty: dict[str, str] = {}
+    for name, lo, hi in HF_BANDS:
+        if hi > rate / 2 or total <= 0:
+            continue
+        share = float(power[(freqs >= lo) & (freqs < hi)].sum()) / total
+        level = 10.0 * math.log10(share) if share > 0 else -math.inf
+        if level < -MIX_BAND_FLOOR_DB:
+            shown = f"{level:.0f} dB" if math.isfinite(level) else "none"
+            empty[name] = (
+                f"the mix has no energy in {name.replace('k', '')} kHz ({shown} of its "
+                f"{BAND_LOW_HZ:g} Hz-{top / 1000:g} kHz power)"
+            )
+    return empty
 
 
 def _segment_powers(x: Audio, seg: int, hop: int, n_segments: int) -> tuple[FloatArray, float]:

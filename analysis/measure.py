@@ -96,8 +96,25 @@ class MeasureResult:
 
     @property
     def hfd_valid(self) -> bool:
-        """HFD is only meaningful for lossless pairs (METRICS.md §5.5)."""
+        """Whether HFD applies: a lossless pair whose mix has energy in an HFD band (§5.5)."""
         return not (self.master_lossy or self.mix_lossy) and self.distortion.hfd is not None
+
+    @property
+    def hfd_note(self) -> str:
+        """Why HFD or some of its bands is not applicable (empty when all of it is)."""
+        notes = []
+        if self.master_lossy or self.mix_lossy:
+            which = " and ".join(
+                name
+                for name, lossy in (("master", self.master_lossy), ("mix", self.mix_lossy))
+                if lossy
+            )
+            notes.append(f"the {which} came from a lossy codec")
+        if self.distortion.hfd_note:
+            notes.append(self.distortion.hfd_note)
+        if self.distortion.hfd is None and not notes:
+            notes.append("no HFD band could be measured at this sample rate")
+        return "; ".join(notes)
 
     def as_dict(self) -> dict[str, Scalar]:
         """Return one flat row of every metric, the alignment and the parameters.
@@ -128,9 +145,10 @@ class MeasureResult:
         row["lp_table_version"] = PLATFORM_TABLE_VERSION
         row.update(self.distortion.as_dict())
         row["hfd_valid"] = self.hfd_valid
+        row["hfd_note"] = self.hfd_note
         if not self.hfd_valid:
             for key in list(row):
-                if key.startswith("hfd") and key != "hfd_valid":
+                if key.startswith("hfd") and key not in ("hfd_valid", "hfd_note"):
                     row[key] = None
         row["it"] = self.intelligibility.estoi
         row["estoi"] = self.intelligibility.estoi

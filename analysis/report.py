@@ -548,6 +548,12 @@ def _objective(results: StudyResults) -> str:
             by_row=("mean_a", "mean_b", "mean_diff", "ci_low", "ci_high"),
         ),
     ]
+    if results.metric_notes:
+        parts.append(
+            '<p class="note">Not applicable (left out of the tables above):</p><ul>'
+            + "".join(f"<li>{html.escape(n)}</li>" for n in results.metric_notes)
+            + "</ul>"
+        )
     per_track = results.per_track
     if per_track is not None:
         for family, names in METRIC_FAMILIES:

@@ -195,6 +195,12 @@ except ValueError:
         "LISTENING_SAMPLE_RATES must be whole numbers of Hz, comma-separated"
     ) from None
 
+# Independently dithered copies of every prepared file; each participant session is served
+# one, so sessions do not share a file's bytes (2 to 32; storage grows with the count).
+LISTENING_PLAYBACK_VARIANTS = env_int("LISTENING_PLAYBACK_VARIANTS", 8)
+if not 2 <= LISTENING_PLAYBACK_VARIANTS <= 32:
+    raise ImproperlyConfigured("LISTENING_PLAYBACK_VARIANTS must be between 2 and 32")
+
 # Participants: sessions expire after this many idle minutes; new sessions per address and hour.
 LISTENING_SESSION_IDLE_MINUTES = env_int("LISTENING_SESSION_IDLE_MINUTES", 48 * 60)
 LISTENING_SESSION_STARTS_PER_HOUR = env_int("LISTENING_SESSION_STARTS_PER_HOUR", 30)

@@ -18,9 +18,16 @@ from django.utils.html import format_html, format_html_join
 
 from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
+from listening.material_checks import check_upload
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
-from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
+from listening.preparation import (
+    OriginalInfo,
+    check_not_duplicate,
+    check_source_policy,
+    inspect_original,
+    uploaded_path,
+)
 from listening.tasks import enqueue_preparation, enqueue_track
 
 # Failed logins are counted per username and address (listening.throttling).
@@ -189,6 +196,9 @@ class StudyAdmin(StudyScopedAdmin):
                     "excerpt_start",
                     "excerpt_length",
                     "fade_ms",
+                    "playback_bit_depth",
+                    "accept_mono",
+                    "accept_lossy",
                 ]
             },
         ),
@@ -233,10 +243,13 @@ class StudyAdmin(StudyScopedAdmin):
         if study.pk is None:
             return "-"
         p = study.progress()
-        return (
+        summary = (
             f"{p['ready']}/{p['total']} ready, {p['processing']} processing, "
             f"{p['pending']} pending, {p['failed']} failed"
         )
+        if p["state"] == "failed":
+            return f"Stopped with failures: {summary} (see the stimuli's errors)"
+        return f"Finished: {summary}" if p["finished"] else summary
 
     @admin.display(description="Ready to open?")
     def open_check(self, study: Study) -> str:
@@ -375,6 +388,69 @@ class TrackAdmin(StudyScopedAdmin):
         enqueue_track(obj)
 
 
+#: The metrics detail, grouped as METRICS.md groups them; the first matching prefix wins.
+METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Loudness (BS.1770-4, EBU Tech 3342)",
+        ("integrated", "true_peak", "sample_peak", "loudness_range", "max_", "plr", "psr"),
+    ),
+    ("Dynamic range (DR meter)", ("dr",)),
+    ("Loudness penalty per platform", ("lp_",)),
+    (
+        "Distortion (DM, HFD)",
+        ("dm", "median_csdr", "mean_unexplained", "hfd", "segments", "valid_segments"),
+    ),
+    ("Intelligibility (ESTOI, STOI)", ("it", "estoi", "stoi")),
+    ("Spectral balance and bass", ("wsc", "centroid", "tilt", "ber", "tbd")),
+    ("Mix (the reference)", ("mix_",)),
+    ("Alignment to the mix", ("align_", "excluded_share")),
+    ("Files and definitions", ("",)),
+)
+
+
+def _rounded(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else ("yes" if value else "no")
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def grouped_metrics(metrics: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The metrics in :data:`METRIC_GROUPS` order, rounded to two decimals for reading."""
+    groups: dict[str, list[tuple[str, str]]] = {name: [] for name, _ in METRIC_GROUPS}
+    for key, value in metrics.items():
+        group = next(
+            name
+            for name, prefixes in METRIC_GROUPS
+            if (key.startswith("mix_") and "mix_" in prefixes)
+            or (not key.startswith("mix_") and key.startswith(prefixes))
+        )
+        groups[group].append((key, _rounded(value)))
+    return [(name, rows) for name, rows in groups.items() if rows]
+
+
+def key_metrics(metrics: dict[str, Any]) -> str:
+    """Integrated loudness, true peak, DR, DM and HFD in one line."""
+
+    def part(label: str, key: str, unit: str, digits: int = 1) -> str:
+        value = metrics.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"{label} -"
+        return f"{label} {value:.{digits}f}{unit}"
+
+    hfd = part("HFD", "hfd", " %") if metrics.get("hfd_valid", True) else "HFD n/a"
+    return " · ".join(
+        [
+            part("I", "integrated", " LUFS"),
+            part("TP", "true_peak", " dBTP"),
+            part("DR", "dr", "", 0),
+            part("DM", "dm", " %", 0),
+            hfd,
+        ]
+    )
+
+
 def _number(value: float | None, unit: str, *, sign: bool = False) -> str:
     if value is None:
         return "-"
@@ -420,10 +496,16 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                     path, filename=upload.name, min_duration=track.study.excerpt_length
                 )
                 check_not_duplicate(track.study, info)
+                check_source_policy(
+                    track.study, info.channels, info.lossy, upload.name, info.rate
+                )
+                alignment, self.master_updates = check_upload(track, role, path, upload.name)
             except ValidationError as exc:
                 self.add_error("original", exc)
                 return data
         info.apply_to(self.instance)
+        for name, value in alignment.items():
+            setattr(self.instance, name, value)
         return data
 
 
@@ -435,11 +517,13 @@ class StimulusAdmin(StudyScopedAdmin):
         "__str__",
         "status",
         "short_error",
+        "listen_links",
         "excerpt_loudness",
         "gain",
         "true_peak",
         "playback_loudness",
         "aligned",
+        "flags",
         "metrics_state",
     )
     list_filter = ("status", "role", "system", ("track__study", admin.RelatedOnlyFieldListFilter))
@@ -449,6 +533,7 @@ class StimulusAdmin(StudyScopedAdmin):
     computed = (
         "status",
         "error",
+        "listen",
         *ORIGINAL_FIELDS,
         "derived_from",
         "anchor_cutoff_hz",
@@ -460,6 +545,67 @@ class StimulusAdmin(StudyScopedAdmin):
         "metrics_version",
         "metrics_error",
     )
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from listening.admin_audio import stimulus_audio
+
+        view = self.admin_site.admin_view(stimulus_audio)
+        return [
+            *(
+                path(
+                    f"<int:pk>/audio/{kind}/",
+                    view,
+                    {"kind": kind},
+                    name=f"listening_stimulus_audio_{kind}",
+                )
+                for kind in ("original", "prepared")
+            ),
+            *super().get_urls(),
+        ]
+
+    def audio_url(self, stimulus: Stimulus, kind: str) -> str:
+        from django.urls import reverse
+
+        return reverse(f"admin:listening_stimulus_audio_{kind}", args=[stimulus.pk])
+
+    @admin.display(description="Listen")
+    def listen_links(self, stimulus: Stimulus) -> str:
+        links = [
+            (self.audio_url(stimulus, kind), label)
+            for kind, label, stored in (
+                ("original", "original", stimulus.original),
+                ("prepared", "prepared", stimulus.prepared),
+            )
+            if stored
+        ]
+        if not links:
+            return "-"
+        return format_html_join(" · ", '<a href="{}" target="_blank">{}</a>', links)
+
+    @admin.display(description="Listen")
+    def listen(self, stimulus: Stimulus) -> str:
+        players = [
+            (label, self.audio_url(stimulus, kind))
+            for kind, label, stored in (
+                ("original", "Original upload", stimulus.original),
+                ("prepared", "Prepared playback file (as participants hear it)", stimulus.prepared),
+            )
+            if stored
+        ]
+        if not players:
+            return "-"
+        return format_html_join(
+            "",
+            '<div class="listen"><div>{}</div><audio controls preload="metadata" src="{}">'
+            "</audio></div>",
+            players,
+        )
+
+    @admin.display(description="Flags")
+    def flags(self, stimulus: Stimulus) -> str:
+        return ", ".join(stimulus.source_flags) or "-"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -497,13 +643,15 @@ class StimulusAdmin(StudyScopedAdmin):
             f"(r = {stimulus.alignment_correlation or 0:.3f})"
         )
 
-    @admin.display(description="Metrics")
+    @admin.display(description="Metrics (I, TP, DR, DM, HFD)")
     def metrics_state(self, stimulus: Stimulus) -> str:
         if stimulus.role != Stimulus.Role.MASTER:
             return "-"
         if stimulus.metrics_error:
             return f"failed: {stimulus.metrics_error[:60]}"
-        return f"v{stimulus.metrics_version}" if stimulus.metrics else "pending"
+        if not stimulus.metrics:
+            return "pending"
+        return key_metrics(stimulus.metrics)
 
     @admin.display(description="Error")
     def short_error(self, stimulus: Stimulus) -> str:
@@ -513,16 +661,24 @@ class StimulusAdmin(StudyScopedAdmin):
     def metrics_table(self, stimulus: Stimulus) -> str:
         if not stimulus.metrics:
             return "-"
-        return format_html(
-            "<table>{}</table>",
-            format_html_join(
-                "", "<tr><th>{}</th><td>{}</td></tr>", sorted(stimulus.metrics.items())
+        return format_html_join(
+            "",
+            '<table class="metrics"><caption>{}</caption>{}</table>',
+            (
+                (
+                    group,
+                    format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+                )
+                for group, rows in grouped_metrics(stimulus.metrics)
             ),
         )
 
     def save_model(self, request: HttpRequest, obj: Stimulus, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
+            # A new mix was aligned with the masters already there: keep their lags.
+            for pk, fields in getattr(form, "master_updates", {}).items():
+                Stimulus.objects.filter(pk=pk).update(**fields)
             enqueue_track(obj.track)
 
     def delete_model(self, request: HttpRequest, obj: Stimulus) -> None:

@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_safe
 
 from listening.models import Condition, Session, Stimulus
+from listening.playback_variants import session_variant
 
 PARTICIPANT_COOKIE = "listening_session"
 PARTICIPANT_HEADER = "HTTP_X_SESSION_TOKEN"
@@ -60,6 +61,7 @@ AUDIO_FIELDS = (
     "stimulus__status",
     "stimulus__prepared",
     "stimulus__prepared_variant",
+    "stimulus__prepared_pool",
 )
 
 
@@ -84,7 +86,7 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
         None,
     )
     if condition is not None:
-        playback = condition.playback_file()
+        playback = _playback_file(condition)
         if (
             not constant_time_compare(condition.trial.session.token, token)
             or condition.stimulus.status != Stimulus.Status.READY
@@ -97,6 +99,11 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
     if data is None:
         raise Http404()
     return _stream(request, len(data), lambda mode: io.BytesIO(data))
+
+
+def _playback_file(condition: Condition) -> Any:
+    """The dithered copy of the condition's file drawn for its session and trial."""
+    return session_variant(condition)
 
 
 def _stream(

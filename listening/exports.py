@@ -132,12 +132,17 @@ STIMULUS_COLUMNS: dict[str, str] = {
     "original_channels": "Channels of the upload.",
     "original_duration": "Duration of the upload, s.",
     "original_lossy": "True when the upload was lossy-coded.",
+    "mono_source": "True when the version was made from a mono upload (accepted by the "
+    "study's accept_mono): it plays as dual mono, without the width of a stereo version.",
+    "lossy_source": "True when the version was made from a lossy-coded upload (accepted by "
+    "the study's accept_lossy): codec artefacts are part of what listeners hear.",
     "status": "Preparation status: pending, processing, ready or failed.",
     "prepared_rate": "Sample rate of the prepared excerpt, Hz.",
     "prepared_frames": "Frames of the prepared excerpt.",
     "excerpt_loudness_lufs": "Integrated loudness of the excerpt before gain, LUFS.",
     "gain_db": "Gain applied to the excerpt, dB.",
-    "true_peak_dbtp": "True peak after gain, dBTP.",
+    "true_peak_dbtp": "True peak of the prepared file (BS.1770-4, 4x oversampling), dBTP.",
+    "true_peak_oversampled_dbtp": "True peak of the prepared file at 32x oversampling, dBTP.",
     "playback_loudness_lufs": "Integrated loudness of the prepared file, LUFS.",
     "alignment_lag": "Samples at the study rate: master[n + lag] = mix[n].",
     "alignment_polarity": "+1, or -1 when the master is polarity-inverted.",
@@ -776,6 +781,34 @@ def report_html(folder: Path, *, design: dict[str, Any], title: str) -> str:
     )
 
 
+#: What the platform checked before storing the material, and what each flag means.
+MATERIAL_NOTES = (
+    "## What was checked at import, and the flags",
+    "",
+    "Before any file was stored (import_study, the API and the admin alike), each upload",
+    "was decoded completely and refused if it was not audio, digital silence, longer than",
+    "the limits, a duplicate, or had more than two channels. Mono and lossy-coded (MP3, Ogg,",
+    "Opus) files were refused unless the study accepted them (`accept_mono`,",
+    "`accept_lossy`). Every master was aligned with its mix (GCC-PHAT) and refused if the",
+    "alignment correlation was below 0.3 (not a master of that mix); every version had to",
+    "cover the excerpt once aligned; genres were normalised (spaces, case) and at most 50",
+    "characters.",
+    "",
+    "- `mono_source`: the version was made from a mono file and plays as dual mono (no",
+    "  stereo width, which listeners can hear).",
+    "- `lossy_source`: the version was made from a lossy-coded file; codec artefacts are",
+    "  part of what was rated. HFD is not applicable to it (`hfd_valid` false).",
+    "- `hfd_valid`, `hfd_note` (metric columns): HFD applies only to lossless pairs, and",
+    "  only over the 4-8, 8-12 and 12-16 kHz bands where the mix holds at least -50 dB of",
+    "  its 50 Hz-16 kHz power; `hfd_note` names every band left out and why. `hfd` is the",
+    "  mean over the bands that apply.",
+    "- `true_peak_dbtp`, `true_peak_oversampled_dbtp`: the prepared file's true peak at 4x",
+    "  (BS.1770-4) and 32x; the stricter of the two plus 0.06 dB is at or below the ceiling.",
+    "- `align_lag`, `align_subsample` (metric columns): the whole-sample lag of the master",
+    "  behind its mix, and the residual fraction of a sample the excerpt keeps.",
+)
+
+
 def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
     """Describe the bundle and every column of every table (Markdown)."""
     lines = [
@@ -803,6 +836,7 @@ def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
         "",
         "or from a shell: `python -m analysis ratings ratings.csv [--json]`.",
     ]
+    lines += ["", *MATERIAL_NOTES]
     docs = {**{name: TABLES[name] for name in TABLES}, "webmushra": (WEBMUSHRA_COLUMNS, "")}
     for name, (documented, note) in docs.items():
         lines += ["", f"## {name}.csv", "", "| column | meaning |", "| --- | --- |"]

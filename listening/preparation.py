@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+# Encodings tried before giving up on the true-peak ceiling (the first one holds it).
+_CEILING_ATTEMPTS = 3
+
+
+def _where(track: Track, step: str) -> str:
+    """Name the study, track and step for the worker's log lines."""
+    return f"study {track.study_id} {track.study.title!r}, track {track.pk} {track.title!r}, {step}"
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,37 @@ def inspect_original(
     )
 
 
+#: Sample rates a source may have: the resampler's range, and enough for speech at least.
+SOURCE_RATES = (8000, 384000)
+
+
+def check_source_policy(
+    study: Study, channels: int, lossy: bool, filename: str, rate: int | None = None
+) -> None:
+    """Refuse mono and lossy-coded sources unless the study accepts them (and says so), and
+    sample rates outside :data:`SOURCE_RATES`."""
+    if rate is not None and not SOURCE_RATES[0] <= rate <= SOURCE_RATES[1]:
+        raise ValidationError(
+            f"{filename}: a sample rate of {rate} Hz is outside {SOURCE_RATES[0]}-"
+            f"{SOURCE_RATES[1]} Hz; convert the file to 44.1 or 48 kHz",
+            code="rate",
+        )
+    if channels == 1 and not study.accept_mono:
+        raise ValidationError(
+            f"{filename}: the file is mono; it would play as dual mono, which listeners can "
+            "tell from stereo versions by its width. Upload a stereo file, or turn on the "
+            "study's accept_mono setting (the stimulus is then flagged 'mono source')",
+            code="mono",
+        )
+    if lossy and not study.accept_lossy:
+        raise ValidationError(
+            f"{filename}: the file is lossy-coded (MP3, Ogg Vorbis or Opus); its codec "
+            "artefacts would be rated as mastering. Upload the lossless master, or turn on "
+            "the study's accept_lossy setting (the stimulus is then flagged 'lossy source')",
+            code="lossy",
+        )
+
+
 def find_duplicate(study: Study, sha256: str) -> Stimulus | None:
     """Return the stimulus of the study that already holds a file with this sha256."""
     return (
@@ -257,6 +296,7 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
 
     fingerprint = track.fingerprint()
     sources = track.sources
+    logger.info("%s: %d source(s)", _where(track, "prepare: start"), len(sources))
     Stimulus.objects.filter(track=track).update(
         status=Stimulus.Status.PROCESSING, error="", updated_at=timezone.now()
     )
@@ -273,12 +313,20 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     # index of the mix's first sample in it (see analysis.preparation.conform_span).
     spans: dict[int, tuple[Audio, int]] = {}
 
-    # 1. Decode each original.
+    # 1. Decode each original; mono and lossy sources only where the study accepts them.
     for stimulus in sources:
         try:
-            decoded[stimulus.pk] = _read_original(stimulus)
+            logger.info("%s", _where(track, f"decode {stimulus.describe()}"))
+            decoded[stimulus.pk] = audio = _read_original(stimulus)
+            check_source_policy(
+                study, audio.channels, audio.lossy, stimulus.original_filename, audio.rate
+            )
         except (AnalysisError, OSError, ValidationError) as exc:
             versions[stimulus.pk].error = _message(exc)
+            continue
+        versions[stimulus.pk].fields.update(
+            mono_source=audio.channels == 1, lossy_source=bool(audio.lossy)
+        )
 
     # 2-4. The mix's excerpt; then each master aligned to the mix at the mix's rate and
     # the same passage cut. Only the excerpt (plus a margin) is converted to the
@@ -340,6 +388,9 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
             version.excerpt = lowpass_excerpt(
                 span, spec, anchor.anchor_cutoff_hz, offset=span_offset
             )
+            # An anchor carries its source's flags: it is made of the same material.
+            for flag in ("mono_source", "lossy_source"):
+                version.fields[flag] = versions[source.pk].fields.get(flag, False)
         except AnalysisError as exc:
             version.error = _message(exc)
 
@@ -358,13 +409,30 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     new_files: list[str] = []
     try:
         if playing:
-            match = match_loudness(
-                [v.level for v in playing],
-                target_lufs=study.loudness_target_lufs,
-                ceiling_dbtp=study.true_peak_ceiling_dbtp,
-            )
+            target = study.loudness_target_lufs
+            for _ in range(_CEILING_ATTEMPTS):
+                match = match_loudness(
+                    [v.level for v in playing],
+                    target_lufs=target,
+                    ceiling_dbtp=study.true_peak_ceiling_dbtp,
+                )
+                above = _encode(playing, match.gains_db, study, spec.rate, new_files)
+                if above <= 0.0:
+                    break
+                # An encoded file reads above the ceiling (the margin should prevent it):
+                # lower the whole track by the excess and encode again.
+                logger.warning(
+                    "%s: an encoded file read %.4f dB above the ceiling; re-encoding lower",
+                    _where(track, "encode"),
+                    above,
+                )
+                target = match.target_lufs - above - 0.001
+                for name in new_files:
+                    Stimulus.prepared.field.storage.delete(name)
+                new_files.clear()
+            else:
+                raise RuntimeError(f"{_where(track, 'encode')}: the ceiling could not be held")
             track.playback_loudness_lufs = match.target_lufs
-            _encode(playing, match.gains_db, match.true_peaks_dbtp, spec.rate, new_files)
         else:
             track.playback_loudness_lufs = None
         _save_versions(track, versions, fingerprint)
@@ -373,11 +441,24 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
             Stimulus.prepared.field.storage.delete(name)
         raise
 
+    failed = {v.stimulus.pk: v.error for v in versions.values() if v.error}
+    logger.info(
+        "%s: %d ready, %d failed, plays at %s LUFS",
+        _where(track, "prepare: done"),
+        len(versions) - len(failed),
+        len(failed),
+        track.playback_loudness_lufs,
+    )
+    for version in versions.values():
+        if version.error:
+            logger.warning(
+                "%s: %s", _where(track, f"prepare {version.stimulus.describe()}"), version.error
+            )
     return {
         "track": track_id,
         "playback_loudness_lufs": track.playback_loudness_lufs,
-        "ready": sum(1 for v in versions.values() if not v.error),
-        "failed": {v.stimulus.pk: v.error for v in versions.values() if v.error},
+        "ready": len(versions) - len(failed),
+        "failed": failed,
     }
 
 
@@ -402,6 +483,8 @@ def measure_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     for master in track.masters:
         if not master.original or (not force and _metrics_current(master, mix)):
             continue
+        step = f"measure {master.describe()}"
+        logger.info("%s", _where(track, step))
         try:
             if mix_audio is None:
                 mix_audio = _read_original(mix)
@@ -409,6 +492,8 @@ def measure_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         except (AnalysisError, OSError, ValidationError) as exc:
             _save_metrics(master, mix, {}, _message(exc))
         measured[master.pk] = master.metrics_error or "ok"
+        if master.metrics_error:
+            logger.warning("%s: %s", _where(track, step), master.metrics_error)
     return {"track": track_id, "measured": measured}
 
 
@@ -480,10 +565,10 @@ def _sync_anchor_rows(track: Track) -> list[Stimulus]:
         anchor.status = Stimulus.Status.PROCESSING
         anchor.save()
         anchors.append(anchor)
+    storage = Stimulus.prepared.field.storage
     for stale in existing.values():
-        for old in (stale.prepared, stale.prepared_variant):
-            if old:
-                old.delete(save=False)
+        for name in stale.prepared_file_names():
+            storage.delete(name)
         stale.delete()
     return anchors
 
@@ -491,77 +576,88 @@ def _sync_anchor_rows(track: Track) -> list[Stimulus]:
 def _encode(
     playing: list[_Version],
     gains: tuple[float, ...],
-    peaks: tuple[float, ...],
+    study: Study,
     rate: int,
     new_files: list[str],
-) -> None:
-    """Write each version and its dithered variant as 24-bit FLAC, all padded to one size."""
-    from analysis.io import write_audio
-    from analysis.loudness import integrated_loudness
-    from analysis.preparation import apply_gain
+) -> float:
+    """Write each version's playback file and its pool of dithered copies, all one size.
 
-    with tempfile.TemporaryDirectory() as folder:
-        paths, variants = [], []
-        for i, (version, gain, peak) in enumerate(zip(playing, gains, peaks, strict=True)):
-            if version.excerpt is None:
-                raise ValueError("only versions with an excerpt are encoded")
-            audio = apply_gain(version.excerpt, gain)
-            path = Path(folder) / f"{i}.flac"
-            write_audio(path, audio, rate, subtype="PCM_24", format="FLAC")
-            paths.append(path)
-            variant = Path(folder) / f"{i}-variant.flac"
-            write_audio(
-                variant,
-                dithered_variant(audio, seed=version.stimulus.pk),
-                rate,
-                subtype="PCM_24",
-                format="FLAC",
-            )
-            variants.append(variant)
-            version.fields.update(
-                excerpt_loudness_lufs=version.level.loudness_lufs,
-                gain_db=gain,
-                true_peak_dbtp=peak,
-                playback_loudness_lufs=integrated_loudness(audio, rate),
-                prepared_rate=rate,
-                prepared_frames=audio.shape[0],
-                prepared_channels=audio.shape[1],
-            )
-        size = pad_flac_files(paths + variants)
-        storage = Stimulus.prepared.field.storage
-        for version, path, variant in zip(playing, paths, variants, strict=True):
-            for field_name, source in (("prepared", path), ("prepared_variant", variant)):
-                name = Stimulus.prepared.field.generate_filename(version.stimulus, "x.flac")
-                with open(source, "rb") as f:
-                    name = storage.save(name, File(f), max_length=200)
-                new_files.append(name)
-                version.fields[field_name] = name
-            version.fields.update(prepared_size=size)
-
-
-#: One least significant bit of 24-bit PCM (full scale = 1).
-LSB_24 = 2.0**-23
-
-
-def dithered_variant(audio: Audio, *, seed: int) -> Audio:
-    """Return ``audio`` plus independent TPDF dither of one 24-bit LSB peak (seeded).
-
-    The dither sits near -144 dBFS, far below hearing and below the noise floor of
-    any playback chain, yet changes nearly every encoded sample, so the variant's
-    bytes (and hash) differ from the version's own file. The participant pages serve
-    it where a trial plays one version twice (ABX's X, MUSHRA's hidden reference).
+    Every file is quantised here (:func:`analysis.preparation.quantize`), so its samples
+    are exactly what a decoder returns, and its true peak is checked at 4x and 32x after
+    encoding: the exact reading for the version's own file, and for each dithered copy
+    that reading plus the most the dither can move an interpolated sample (the
+    interpolator's gain times the largest sample difference). Return how far above the
+    ceiling the highest file reads (<= 0 when every file is within it).
     """
     import numpy as np
 
-    rng = np.random.default_rng([seed, 0x5EED])
-    tpdf = rng.uniform(-0.5, 0.5, audio.shape) + rng.uniform(-0.5, 0.5, audio.shape)
-    return np.clip(audio + tpdf * LSB_24, -1.0, 1.0 - LSB_24)
+    from analysis.io import write_audio
+    from analysis.loudness import integrated_loudness, interpolation_gain, true_peak
+    from analysis.preparation import STRICT_OVERSAMPLING, apply_gain, quantize
+
+    bits = study.playback_bit_depth
+    pool_size = settings.LISTENING_PLAYBACK_VARIANTS
+    subtype = f"PCM_{bits}"
+    worst = float("-inf")
+    with tempfile.TemporaryDirectory() as folder:
+        files: list[tuple[_Version, str, Path]] = []
+        for i, (version, gain) in enumerate(zip(playing, gains, strict=True)):
+            if version.excerpt is None:
+                raise ValueError("only versions with an excerpt are encoded")
+            audio = apply_gain(version.excerpt, gain)
+            seed = version.stimulus.pk
+            # 24-bit: plain rounding (the LSB is 138 dB below full scale); 16-bit needs dither.
+            own = quantize(audio, bits, rng=np.random.default_rng([seed, 0]) if bits < 24 else None)
+            peaks = [true_peak(own, rate), true_peak(own, rate, oversampling=STRICT_OVERSAMPLING)]
+            path = Path(folder) / f"{i}.flac"
+            write_audio(path, own, rate, subtype=subtype, format="FLAC")
+            files.append((version, "prepared", path))
+            spread = 0.0
+            for k in range(pool_size):
+                copy = quantize(audio, bits, rng=np.random.default_rng([seed, 1 + k]))
+                spread = max(spread, float(np.max(np.abs(copy - own))))
+                path = Path(folder) / f"{i}-{k}.flac"
+                write_audio(path, copy, rate, subtype=subtype, format="FLAC")
+                files.append((version, "pool", path))
+            gain_bound = max(
+                interpolation_gain(rate), interpolation_gain(rate, STRICT_OVERSAMPLING)
+            )
+            highest = 20 * math.log10(10 ** (max(peaks) / 20) + gain_bound * spread)
+            worst = max(worst, highest - study.true_peak_ceiling_dbtp)
+            version.fields.update(
+                excerpt_loudness_lufs=version.level.loudness_lufs,
+                gain_db=gain,
+                true_peak_dbtp=peaks[0],
+                true_peak_oversampled_dbtp=peaks[1],
+                playback_loudness_lufs=integrated_loudness(own, rate),
+                prepared_rate=rate,
+                prepared_frames=own.shape[0],
+                prepared_channels=own.shape[1],
+            )
+        size = pad_flac_files([path for _, _, path in files])
+        storage = Stimulus.prepared.field.storage
+        for version, kind, path in files:
+            name = Stimulus.prepared.field.generate_filename(version.stimulus, "x.flac")
+            with open(path, "rb") as f:
+                name = storage.save(name, File(f), max_length=200)
+            new_files.append(name)
+            if kind == "prepared":
+                version.fields["prepared"] = name
+                version.fields["prepared_pool"] = []
+            else:
+                version.fields["prepared_pool"].append(name)
+        for version in playing:
+            # The older single variant (hidden reference, ABX's X) is the pool's first copy.
+            version.fields["prepared_variant"] = version.fields["prepared_pool"][0]
+            version.fields["prepared_size"] = size
+    return worst
 
 
 _PREPARATION_FIELDS = (
     "excerpt_loudness_lufs",
     "gain_db",
     "true_peak_dbtp",
+    "true_peak_oversampled_dbtp",
     "playback_loudness_lufs",
     "prepared_rate",
     "prepared_frames",
@@ -581,14 +677,14 @@ def _save_versions(track: Track, versions: dict[int, _Version], fingerprint: str
         track.save(update_fields=["playback_loudness_lufs"])
         for version in versions.values():
             stimulus = version.stimulus
-            for old in (stimulus.prepared, stimulus.prepared_variant):
-                if old and old.name:
-                    old_files.append(old.name)
+            old_files.extend(stimulus.prepared_file_names())
             for name in _PREPARATION_FIELDS:
                 setattr(stimulus, name, None)
+            stimulus.mono_source = stimulus.lossy_source = False
             stimulus.alignment = {}
             stimulus.prepared = version.fields.pop("prepared", "")
             stimulus.prepared_variant = version.fields.pop("prepared_variant", "")
+            stimulus.prepared_pool = version.fields.pop("prepared_pool", [])
             for name, value in version.fields.items():
                 setattr(stimulus, name, value)
             stimulus.status = Stimulus.Status.FAILED if version.error else Stimulus.Status.READY
@@ -597,7 +693,7 @@ def _save_versions(track: Track, versions: dict[int, _Version], fingerprint: str
             stimulus.prepared_at = now
             stimulus.save()
     storage = Stimulus.prepared.field.storage
-    for name in old_files:
+    for name in set(old_files):
         storage.delete(name)
 
 

@@ -54,6 +54,9 @@ class StudyResults:
         Whether any input row is simulated.
     metrics_versions : tuple of str
         Metric definition versions found in the metrics table.
+    metric_notes : tuple of str
+        Metrics not applicable to some masters, with the reason (HFD bands where the
+        mix has no energy, lossy sources).
     """
 
     systems: tuple[str, str]
@@ -74,6 +77,7 @@ class StudyResults:
     preference: pd.DataFrame | None = None
     preference_model: pd.DataFrame | None = None
     metrics_versions: tuple[str, ...] = ()
+    metric_notes: tuple[str, ...] = ()
 
 
 def _is_simulated(*tables: pd.DataFrame | None) -> bool:
@@ -156,6 +160,7 @@ def analyse_study(
         out["genre"] = {x: genre_effects(kept, x, a=a, b=b) for x in attributes}
         out["secondary"] = compare_systems(kept, a=a, b=b)
     versions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     if _present(metrics):
         assert metrics is not None
         out["objective"] = objective_table(metrics, a=a, b=b)
@@ -167,6 +172,7 @@ def analyse_study(
             out["track_deltas"] = track_differences(metrics, kept, a=a, b=b)
         if "metrics_version" in metrics.columns:
             versions = tuple(sorted(map(str, pd.unique(metrics["metrics_version"].dropna()))))
+        notes = _metric_notes(metrics)
     if _present(abx):
         assert abx is not None
         out["abx"] = abx_tests(abx)
@@ -179,5 +185,19 @@ def analyse_study(
         systems=(a, b),
         simulated=_is_simulated(ratings, metrics, abx, preferences),
         metrics_versions=versions,
+        metric_notes=notes,
         **out,  # type: ignore[arg-type]
+    )
+
+
+def _metric_notes(metrics: pd.DataFrame) -> tuple[str, ...]:
+    """One line per master whose HFD (or part of it) is not applicable, with the reason."""
+    if "hfd_note" not in metrics.columns:
+        return ()
+    rows = metrics.loc[metrics["hfd_note"].fillna("").astype(str) != ""]
+    return tuple(
+        f"HFD of {row.get('track', '?')} ({row.get('system', '?')}"
+        + (f", {row['provider']}" if row.get("provider") else "")
+        + f"): {row['hfd_note']}"
+        for _, row in rows.iterrows()
     )

@@ -9,11 +9,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from listening.genres import canonical_genre
+from listening.material_checks import check_upload, excerpt_problems
 from listening.models import Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import (
     OriginalInfo,
     check_not_duplicate,
+    check_source_policy,
     inspect_original,
     safe_filename,
     uploaded_path,
@@ -54,6 +57,9 @@ class StudySerializer(serializers.ModelSerializer[Study]):
             "fade_ms",
             "reference_mode",
             "anchors",
+            "playback_bit_depth",
+            "accept_mono",
+            "accept_lossy",
             "trials_per_participant",
             "balancing",
             "abx_repetitions",
@@ -154,6 +160,11 @@ class StudySerializer(serializers.ModelSerializer[Study]):
             )
         fade = attrs.get("fade_ms", study.fade_ms if study else 20.0)
         length = attrs.get("excerpt_length", study.excerpt_length if study else 10.0)
+        start = attrs.get("excerpt_start", study.excerpt_start if study else 30.0)
+        if study is not None and ("excerpt_start" in attrs or "excerpt_length" in attrs):
+            problems = excerpt_problems(study, start, length)
+            if problems:
+                raise serializers.ValidationError({"excerpt_start": problems})
         if 2 * fade / 1000.0 >= length:
             raise serializers.ValidationError(
                 {
@@ -216,6 +227,11 @@ class TrackSerializer(serializers.ModelSerializer[Track]):
             raise serializers.ValidationError(
                 {"reference_master": "the reference must be a master of this track"}
             )
+        if "genre" in attrs:
+            try:
+                attrs["genre"] = canonical_genre(attrs["genre"], study)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"genre": exc.messages}) from exc
         title = attrs.get("title")
         if study is not None and title is not None:
             clash = Track.objects.filter(study=study, title=title)
@@ -327,6 +343,11 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
                     path, filename=upload.name, min_duration=study.excerpt_length
                 )
                 check_not_duplicate(study, info)
+                check_source_policy(study, info.channels, info.lossy, upload.name, info.rate)
+                # Alignment to the mix (or of the masters to a new mix) and the excerpt.
+                attrs["alignment"], attrs["master_updates"] = check_upload(
+                    track, role, path, upload.name
+                )
             except DjangoValidationError as exc:
                 raise serializers.ValidationError({"file": exc.messages}) from exc
         attrs["info"] = info
@@ -337,9 +358,13 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
 
         upload = validated_data.pop("file")
         info: OriginalInfo = validated_data.pop("info")
-        stimulus = Stimulus(**validated_data)
+        alignment = validated_data.pop("alignment", {})
+        updates = validated_data.pop("master_updates", {})
+        stimulus = Stimulus(**validated_data, **alignment)
         with uploaded_path(upload) as path:
             store_original(stimulus, path, info)
+        for pk, fields in updates.items():
+            Stimulus.objects.filter(pk=pk).update(**fields)
         return stimulus
 
     def to_representation(self, instance: Stimulus) -> dict[str, Any]:
@@ -372,8 +397,12 @@ class ProgressSerializer(serializers.Serializer[dict[str, Any]]):
     processing = serializers.IntegerField()
     ready = serializers.IntegerField()
     failed = serializers.IntegerField()
-    percent = serializers.FloatField()
-    finished = serializers.BooleanField()
+    percent = serializers.FloatField(help_text="Share of stimuli processed (ready or failed).")
+    finished = serializers.BooleanField(help_text="Every stimulus is ready (never with failures).")
+    state = serializers.ChoiceField(
+        choices=["empty", "preparing", "ready", "failed"],
+        help_text="failed: the work has stopped and some stimuli failed (see failed).",
+    )
     stimuli = ProgressStimulusSerializer(many=True)
 
 

@@ -508,7 +508,7 @@ class Condition(models.Model):
         X = "x", "ABX unknown"
 
     #: Roles that play a version another condition of the trial also plays: they are served
-    #: the stimulus's dithered variant so that no two files of a trial share their bytes.
+    #: another dithered copy (listening.playback_variants) so no two files of a trial match.
     VARIANT_ROLES = (Role.HIDDEN_REFERENCE, Role.X)
 
     trial = models.ForeignKey(Trial, models.CASCADE, related_name="conditions")
@@ -536,8 +536,7 @@ class Condition(models.Model):
         return self.role != self.Role.REFERENCE
 
     def playback_file(self) -> Any:
-        """The prepared file this condition plays (the variant where its version repeats)."""
-        stimulus = self.stimulus
-        if self.role in self.VARIANT_ROLES and stimulus.prepared_variant:
-            return stimulus.prepared_variant
-        return stimulus.prepared
+        """The prepared file this condition plays: its session's dithered copy."""
+        from listening.playback_variants import session_variant
+
+        return session_variant(self)

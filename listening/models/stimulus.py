@@ -44,6 +44,9 @@ PLAYBACK_FIELDS = (
     "gain_db",
     "true_peak_dbtp",
     "playback_loudness_lufs",
+    "true_peak_oversampled_dbtp",
+    "mono_source",
+    "lossy_source",
     "alignment_lag",
     "alignment_polarity",
     "alignment_correlation",
@@ -108,7 +111,23 @@ class Stimulus(models.Model):
         null=True, blank=True, help_text="Integrated loudness of the excerpt before gain."
     )
     gain_db = models.FloatField(null=True, blank=True, help_text="Gain applied to the excerpt.")
-    true_peak_dbtp = models.FloatField(null=True, blank=True, help_text="True peak after gain.")
+    true_peak_dbtp = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="True peak of the prepared file (BS.1770-4, 4x oversampling), dBTP.",
+    )
+    true_peak_oversampled_dbtp = models.FloatField(
+        null=True, blank=True, help_text="True peak of the prepared file at 32x oversampling, dBTP."
+    )
+    # Independently TPDF-dithered copies of the prepared file, all of one size: each session
+    # is served one (listening.playback_variants), so no two sessions share a file's bytes.
+    prepared_pool = models.JSONField(default=list, blank=True)
+    mono_source = models.BooleanField(
+        default=False, help_text="Made from a mono upload: plays as dual mono."
+    )
+    lossy_source = models.BooleanField(
+        default=False, help_text="Made from a lossy-coded upload (MP3, Ogg, Opus)."
+    )
     playback_loudness_lufs = models.FloatField(
         null=True, blank=True, help_text="Integrated loudness of the prepared file."
     )
@@ -171,6 +190,20 @@ class Stimulus(models.Model):
             if self.provider:
                 what += f" ({self.provider})"
         return f"{self.track.title}: {what}"
+
+    def prepared_file_names(self) -> list[str]:
+        """Storage names of every prepared file: the playback file, its variant and its pool."""
+        names = [f.name for f in (self.prepared, self.prepared_variant) if f and f.name]
+        return list(dict.fromkeys([*names, *(self.prepared_pool or [])]))
+
+    @property
+    def source_flags(self) -> list[str]:
+        """What researchers must know about the material: mono (dual mono), lossy source."""
+        return [
+            name
+            for name, on in (("mono source", self.mono_source), ("lossy source", self.lossy_source))
+            if on
+        ]
 
     def effective_status(self, track_fingerprint: str) -> str:
         """Return the status, counting a version prepared with old settings as pending."""

@@ -95,6 +95,10 @@ class Study(models.Model):
         MIX = "mix", "The unmastered mix as reference, with a hidden copy"
         MASTER = "master", "A chosen master as reference, with a hidden copy"
 
+    class PlaybackBitDepth(models.IntegerChoices):
+        LOSSLESS_24 = 24, "24-bit FLAC (default)"
+        DITHERED_16 = 16, "16-bit FLAC with TPDF dither"
+
     class Balancing(models.TextChoices):
         RANDOM = "random", "Random track order per participant"
         BALANCED = "balanced", "Least-heard tracks first (balanced exposure)"
@@ -127,6 +131,23 @@ class Study(models.Model):
         max_length=8, choices=ReferenceMode.choices, default=ReferenceMode.NONE
     )
     anchors = models.BooleanField(default=True, help_text="3.5 kHz and 7 kHz low-pass anchors.")
+    playback_bit_depth = models.PositiveSmallIntegerField(
+        choices=PlaybackBitDepth.choices,
+        default=PlaybackBitDepth.LOSSLESS_24,
+        help_text="Sample format of the playback files: 24-bit (lossless for the prepared "
+        "excerpt) or 16-bit with TPDF dither (smaller downloads).",
+    )
+    # Sources that are refused unless the researcher decides otherwise (issue 15, item 5).
+    accept_mono = models.BooleanField(
+        default=False,
+        help_text="Accept mono uploads; they play as dual mono (no width, which listeners "
+        "can hear) and are flagged on the stimulus and in exports.",
+    )
+    accept_lossy = models.BooleanField(
+        default=False,
+        help_text="Accept lossy-coded uploads (MP3, Ogg Vorbis, Opus); they are flagged on "
+        "the stimulus and in exports, and their high-frequency metrics are not applicable.",
+    )
 
     trials_per_participant = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty: every track."
@@ -172,6 +193,9 @@ class Study(models.Model):
         "fade_ms",
         "reference_mode",
         "anchors",
+        "playback_bit_depth",
+        "accept_mono",
+        "accept_lossy",
     )
 
     class Meta:
@@ -262,6 +286,12 @@ class Study(models.Model):
                     f"of {self.excerpt_length:g} s"
                 }
             )
+        if self.pk is not None:
+            from listening.material_checks import excerpt_problems
+
+            problems = excerpt_problems(self, self.excerpt_start, self.excerpt_length)
+            if problems:
+                raise ValidationError({"excerpt_start": problems})
         allowed = settings.LISTENING_SAMPLE_RATES
         if self.sample_rate not in allowed:
             raise ValidationError(
@@ -275,7 +305,11 @@ class Study(models.Model):
         return Study.objects.for_user(user).filter(pk=self.pk).exists()
 
     def progress(self) -> dict[str, Any]:
-        """Count the study's stimuli per preparation state (stale ones count as pending)."""
+        """Count the study's stimuli per preparation state (stale ones count as pending).
+
+        ``percent`` is the share processed (ready or failed); ``finished`` is true only
+        when every stimulus is ready; ``state`` is empty, preparing, ready or failed.
+        """
         from listening.models.stimulus import Stimulus
 
         counts = dict.fromkeys(Stimulus.Status.values, 0)
@@ -285,12 +319,22 @@ class Study(models.Model):
             for stimulus in track.stimuli.all():
                 counts[stimulus.effective_status(fingerprint)] += 1
         total = sum(counts.values())
-        done = counts[Stimulus.Status.READY] + counts[Stimulus.Status.FAILED]
+        ready, failed = counts[Stimulus.Status.READY], counts[Stimulus.Status.FAILED]
+        done = ready + failed
+        # "finished" means usable: a study with failed stimuli is never finished, however
+        # far the work has gone ("state" tells work in progress from work that stopped).
+        if total == 0:
+            state = "empty"
+        elif done < total:
+            state = "preparing"
+        else:
+            state = "failed" if failed else "ready"
         return {
             "total": total,
             **counts,
             "percent": round(100.0 * done / total, 1) if total else 0.0,
-            "finished": total > 0 and done == total,
+            "finished": total > 0 and ready == total,
+            "state": state,
         }
 
     def problems_before_opening(self) -> list[str]:

@@ -6,13 +6,18 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+
+from listening.genres import GENRE_MAX_LENGTH, validate_genre
 
 if TYPE_CHECKING:
     from listening.models.stimulus import Stimulus
 
 #: Bump when the preparation pipeline changes what it writes; every track is then re-prepared.
-PIPELINE_VERSION = "2"  # 2: dithered variants; excerpts conformed from the source span
+PIPELINE_VERSION = "3"  # 3: per-session variant pools; 32x true-peak ceiling; PHAT alignment
 #: Every version of a track must play within this many LU of the track's target.
 LOUDNESS_TOLERANCE_LU = 0.1
 
@@ -20,7 +25,13 @@ LOUDNESS_TOLERANCE_LU = 0.1
 class Track(models.Model):
     study = models.ForeignKey("listening.Study", models.CASCADE, related_name="tracks")
     title = models.CharField(max_length=200)
-    genre = models.CharField(max_length=50, blank=True)
+    genre = models.CharField(
+        max_length=GENRE_MAX_LENGTH,
+        blank=True,
+        validators=[validate_genre],
+        help_text="Normalised: spaces collapsed, and the spelling of another track of the "
+        "study when they differ only in case.",
+    )
     position = models.PositiveIntegerField(default=0)
     reference_master = models.ForeignKey(
         "listening.Stimulus",
@@ -42,10 +53,21 @@ class Track(models.Model):
         ordering = ("study", "position", "pk")
         constraints = (
             models.UniqueConstraint(fields=["study", "title"], name="track_title_unique_in_study"),
+            # SQLite does not enforce a CharField's max_length; this holds on every database.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("genre"), GENRE_MAX_LENGTH),
+                name="track_genre_max_length",
+            ),
         )
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        """Normalise the genre (see listening.genres) and check its length."""
+        from listening.genres import canonical_genre
+
+        self.genre = canonical_genre(self.genre, self.study if self.study_id else None)
 
     # These read the prefetched stimuli when there are any, so a list page costs one query.
     def _stimuli(self) -> list[Stimulus]:
@@ -99,6 +121,9 @@ class Track(models.Model):
             "target": study.loudness_target_lufs,
             "ceiling": study.true_peak_ceiling_dbtp,
             "anchors": list(study.anchor_cutoffs),
+            "bits": study.playback_bit_depth,
+            "pool": settings.LISTENING_PLAYBACK_VARIANTS,
+            "accept": [study.accept_mono, study.accept_lossy],
             "anchor_source": source.pk if source is not None and study.anchors else None,
             "sources": sorted((s.pk, s.role, s.original_sha256) for s in self.sources),
         }

@@ -265,6 +265,7 @@ def test_as_dict_is_flat_and_json_ready() -> None:
     assert (d["lag"], d["polarity"], d["window_lag_10"], d["window_lag_90"]) == (5, -1, 5, 6)
     assert set(d) == {
         "lag",
+        "subsample",
         "polarity",
         "correlation",
         "drift",

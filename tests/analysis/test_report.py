@@ -115,3 +115,18 @@ def test_an_ab_and_abx_only_study_gets_findings_and_plots(study):
     assert "ABX ai|human:" in text
     assert len(re.findall(r"<img", page)) >= 2
     assert "The study has no MUSHRA ratings" in text
+
+
+def test_metrics_that_do_not_apply_are_named_with_the_reason() -> None:
+    study = simulate_study(8, 4, seed=3)
+    metrics = study.metrics.copy()
+    metrics["hfd_note"] = ""
+    first = metrics.index[0]
+    metrics.loc[first, "hfd_note"] = "the mix has no energy in 8-12 kHz (-87 dB of its power)"
+    results = analyse_study(study.ratings, metrics=metrics, n_resamples=99)
+    track, system = metrics.loc[first, "track"], metrics.loc[first, "system"]
+    assert len(results.metric_notes) == 1
+    assert results.metric_notes[0].startswith(f"HFD of {track} ({system}")
+    page = render_report(results, design={})
+    assert "Not applicable (left out of the tables above)" in page
+    assert "the mix has no energy in 8-12 kHz (-87 dB of its power)" in page

@@ -77,7 +77,8 @@ class UploadAttackTestCase(BaseTestCase):
             ".hidden.wav": "hidden.wav",
         }
         for i, (sent, shown) in enumerate(names.items()):
-            data = wav_bytes(versions(seed=10 + i, seconds=6.0)["mix"])
+            # Long enough to cover the study's excerpt (4-9 s), which uploads must.
+            data = wav_bytes(versions(seed=10 + i, seconds=10.0)["mix"])
             Stimulus.objects.all().delete()
             response = self.post(sent, data)
             assert response.status_code == 201, (sent, response.data)

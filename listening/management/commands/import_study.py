@@ -1,9 +1,16 @@
 """Import a folder of mixes and masters as a new study, from a CSV manifest.
 
-Every row is checked first (files, roles, systems, audio, duplicates, tracks without a
-mix); if any row is bad, every problem is reported with its row number and nothing is
-imported. Then the study, its tracks and stimuli are created in one transaction, the
-originals are stored unchanged, and preparation is queued (or run now).
+Every row is checked first, for everything preparation will need: the file, its role
+and system, the audio (format, silence, one or two channels, mono and lossy sources
+only with --accept-mono / --accept-lossy), duplicates, the genre, tracks without a mix,
+each master's match to its mix (alignment correlation and lag), and that every version
+covers the excerpt once aligned. If any row is bad, every problem is reported with its
+row number and nothing is imported. When the default excerpt does not fit the shortest
+track it is moved (and shortened if need be) to fit; an excerpt given on the command
+line is never changed (only the start or length not given is), and when that cannot
+fit the import is refused with the fix named. Then the study,
+its tracks and stimuli are created in one transaction, the originals are stored
+unchanged, and preparation is queued (or run now).
 """
 
 from __future__ import annotations
@@ -20,10 +27,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from listening.genres import canonical_genre
+from listening.material_checks import (
+    MasterMatch,
+    Span,
+    fitted_excerpt,
+    fix_for,
+    match_master,
+)
 from listening.models import Stimulus, Study, Track
 from listening.paradigms import PARADIGMS
 from listening.preparation import (
     OriginalInfo,
+    check_source_policy,
     copy_original,
     inspect_original,
     prepare_track,
@@ -47,6 +63,7 @@ class Row:
     provider: str
     path: Path | None = None
     info: OriginalInfo | None = None
+    match: MasterMatch | None = None
 
 
 class Command(BaseCommand):
@@ -67,6 +84,22 @@ class Command(BaseCommand):
         parser.add_argument("--excerpt-length", type=float, help="Seconds.")
         parser.add_argument("--target", type=float, help="Loudness target, LUFS.")
         parser.add_argument("--sample-rate", type=int, help="Playback rate, Hz.")
+        parser.add_argument(
+            "--bit-depth",
+            type=int,
+            choices=[24, 16],
+            help="Playback files: 24-bit FLAC (default) or 16-bit with TPDF dither.",
+        )
+        parser.add_argument(
+            "--accept-mono",
+            action="store_true",
+            help="Accept mono files (played as dual mono, flagged 'mono source').",
+        )
+        parser.add_argument(
+            "--accept-lossy",
+            action="store_true",
+            help="Accept lossy-coded files (MP3, Ogg, Opus; flagged 'lossy source').",
+        )
         parser.add_argument("--demo", action="store_true", help="Mark as synthetic demo material.")
         parser.add_argument(
             "--prepare",
@@ -92,7 +125,11 @@ class Command(BaseCommand):
             description=options["description"],
             paradigm=options["paradigm"],
             is_demo=options["demo"],
+            accept_mono=options["accept_mono"],
+            accept_lossy=options["accept_lossy"],
         )
+        if options["bit_depth"] is not None:
+            study.playback_bit_depth = options["bit_depth"]
         for option, name in (
             ("excerpt_start", "excerpt_start"),
             ("excerpt_length", "excerpt_length"),
@@ -109,6 +146,13 @@ class Command(BaseCommand):
         quiet = options["verbosity"] == 0
         rows = self._read_manifest(manifest, folder)
         problems = self._check(rows, study, quiet)
+        if not problems:
+            problems = self._fit_excerpt(
+                rows,
+                study,
+                keep_start=options["excerpt_start"] is not None,
+                keep_length=options["excerpt_length"] is not None,
+            )
         if problems:
             raise CommandError(
                 f"{len(problems)} problem(s) in {manifest}; nothing was imported:\n"
@@ -201,16 +245,100 @@ class Command(BaseCommand):
                         f"track {title!r} has a second mix (first in row {mixes[0].number})",
                     )
                 )
-            genres = {r.genre for r in track_rows if r.genre}
+            genres = {r.genre.casefold() for r in track_rows if r.genre}
             if len(genres) > 1:
                 problems.append(
                     (
                         track_rows[0].number,
                         f"track {title!r} (rows {numbers}) has mismatched genres: "
-                        f"{', '.join(sorted(genres))}",
+                        f"{', '.join(sorted({r.genre for r in track_rows if r.genre}))}",
                     )
                 )
+        self._canonical_genres(rows, problems)
+        if not problems:  # every file is readable: check each master against its mix
+            for title, track_rows in by_track.items():
+                problems.extend(self._match_masters(title, track_rows, quiet))
         return [f"row {n}: {p}" for n, p in sorted(problems, key=lambda item: item[0])]
+
+    def _canonical_genres(self, rows: list[Row], problems: list[tuple[int, str]]) -> None:
+        """One spelling per genre across the manifest (the first row's), length-checked."""
+        known: list[str] = []
+        for row in rows:
+            try:
+                row.genre = canonical_genre(row.genre, None, known=known)
+            except ValidationError as exc:
+                problems.extend((row.number, m) for m in exc.messages)
+                continue
+            if row.genre and row.genre not in known:
+                known.append(row.genre)
+
+    def _match_masters(self, title: str, rows: list[Row], quiet: bool) -> list[tuple[int, str]]:
+        """Align every master of a track with its mix, as preparation will."""
+        from analysis.errors import AnalysisError
+        from analysis.io import read_audio
+
+        mix = next(r for r in rows if r.role == "mix")
+        masters = [r for r in rows if r.role == "master"]
+        if not masters or mix.path is None:
+            return []
+        problems: list[tuple[int, str]] = []
+        mix_audio = read_audio(mix.path)
+        for row in tqdm(masters, desc=f"Aligning {title}", unit="file", disable=quiet):
+            try:
+                if row.path is None:
+                    raise CommandError(f"row {row.number} has no file")
+                row.match = match_master(
+                    read_audio(row.path),
+                    mix_audio,
+                    name=row.file,
+                    mix_name=f"{mix.file} (row {mix.number})",
+                )
+            except (ValidationError, AnalysisError) as exc:
+                messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+                problems.extend((row.number, m) for m in messages)
+        return problems
+
+    def _fit_excerpt(
+        self, rows: list[Row], study: Study, *, keep_start: bool, keep_length: bool
+    ) -> list[str]:
+        """Check the excerpt against every track's shared span; adapt what was not given."""
+        spans: dict[str, tuple[Span, list[int]]] = {}
+        for row in rows:
+            if row.info is None:
+                continue
+            own = row.match.span if row.match is not None else Span(0.0, row.info.duration)
+            span, numbers = spans.get(row.track, (Span(0.0, float("inf")), []))
+            spans[row.track] = (span & own, [*numbers, row.number])
+        start, length = study.excerpt_start, study.excerpt_length
+        shortest = min(spans.items(), key=lambda item: item[1][0].length)
+        title, (span, numbers) = shortest
+        where = f"track {title!r} (rows {', '.join(map(str, numbers))})"
+        misfits = [t for t, (s, _) in spans.items() if not s.covers(start, length)]
+        if not misfits:
+            return []
+        if not (keep_start and keep_length):
+            common = Span(0.0, float("inf"))
+            for s, _ in spans.values():
+                common = common & s
+            fitted = fitted_excerpt(
+                common, start, length, keep_start=keep_start, keep_length=keep_length
+            )
+            if fitted is not None:
+                study.excerpt_start, study.excerpt_length = fitted
+                self.stdout.write(
+                    f"The excerpt {start:g}-{start + length:g} s does not fit {where}, "
+                    f"whose versions share {span.describe()} of the mix; using "
+                    f"{fitted[0]:g}-{fitted[0] + fitted[1]:g} s instead (--excerpt-start, "
+                    "--excerpt-length to choose)."
+                )
+                return []
+        return [
+            f"rows {', '.join(map(str, spans[t][1]))}: the excerpt {start:g}-{start + length:g} "
+            f"s does not fit track {t!r}: its versions share only {spans[t][0].describe()} of "
+            f"the mix's timeline once aligned; {fix_for(spans[t][0], start, length)} "
+            "(--excerpt-start, --excerpt-length)"
+            for t in misfits
+        ]
 
     def _check_row(self, row: Row, study: Study) -> list[str]:
         problems = []
@@ -228,8 +356,10 @@ class Command(BaseCommand):
             problems.append(f"{row.file}: no such file")
         else:
             try:
-                row.info = inspect_original(
-                    row.path, filename=row.path.name, min_duration=study.excerpt_length
+                # Length is checked against the excerpt once aligned (_fit_excerpt).
+                row.info = inspect_original(row.path, filename=row.path.name)
+                check_source_policy(
+                    study, row.info.channels, row.info.lossy, row.path.name, row.info.rate
                 )
             except ValidationError as exc:
                 problems.extend(exc.messages)
@@ -251,6 +381,7 @@ class Command(BaseCommand):
                     role=row.role,
                     system=row.system if row.role == "master" else Stimulus.System.NONE,
                     provider=row.provider,
+                    **(row.match.fields() if row.match is not None else {}),
                 )
                 copy_original(stimulus, row.path, row.info)
                 copied.append((row, stimulus))
