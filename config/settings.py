@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "listening.middleware.ContentSecurityPolicyMiddleware",
+    "listening.middleware.PrivateCacheMiddleware",
     "listening.database_outage.DatabaseOutageMiddleware",
 ]
 
@@ -139,7 +140,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["listening.throttling.ApiUserRateThrottle"],
     # Requests per user (see LISTENING_API_RATE below; read on each request).
     "DEFAULT_THROTTLE_RATES": {"user": None},
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Researcher rights (listening.researchers), not merely a login.
+    "DEFAULT_PERMISSION_CLASSES": ["listening.api.permissions.IsResearcher"],
     "EXCEPTION_HANDLER": "listening.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,

@@ -1,7 +1,9 @@
 """The researcher's admin: studies with their tracks, stimuli with preparation state and metrics.
 
-Staff users who are not superusers see only the studies they own or collaborate on,
-and the tracks, stimuli and sessions of those studies; everything else is 404.
+The admin needs staff status (Django's door to it) and researcher rights
+(:func:`listening.researchers.is_researcher`, the same rule as the API and the results
+pages). Researchers who are not superusers see only the studies they own or collaborate
+on, and the tracks, stimuli and sessions of those studies; everything else is 404.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
+from listening.researchers import is_researcher
 from listening.tasks import enqueue_preparation, enqueue_track
 
 # Failed logins are counted per username and address (listening.throttling).
@@ -47,7 +50,7 @@ class StudyScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self.scoped(request, super().get_queryset(request))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        return bool(request.user.is_staff and is_researcher(request.user))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
@@ -217,6 +220,12 @@ class StudyAdmin(StudyScopedAdmin):
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset if request.user.is_superuser else queryset.filter(pk__in=_studies(request))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # As in the API: collaborators work on a study; only its owner may delete it.
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or request.user.is_superuser or obj.owner_id == request.user.pk
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))

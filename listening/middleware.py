@@ -1,10 +1,19 @@
-"""Security headers on every response: a Content-Security-Policy and its companions.
+"""Security headers on every response: a Content-Security-Policy and its companions, and
+``Cache-Control: private, no-store``.
 
 The policy (``LISTENING_CSP``) allows scripts, styles, audio and fetches from this
 site only, so injected markup cannot run script or leak data elsewhere. Pages written
 with inline ``<style>`` blocks or ``style`` attributes (the Django admin's widgets,
 Swagger UI, the researcher's results pages) get ``style-src 'unsafe-inline'`` and
 nothing else relaxed: inline *scripts* stay forbidden everywhere.
+
+Every page the application itself answers (participant pages and their JSON, researcher
+pages, the API, exports, error pages) is private to one person and changes as they use it:
+no shared cache may keep it and no browser may store it on disk (a shared computer would
+give the next user a participant's session page or a researcher's export). A view that
+sets its own Cache-Control keeps it (participant audio sets the same, deliberately).
+Static files never reach this middleware: whitenoise answers them first, with long-lived
+caching of their hashed names.
 """
 
 from __future__ import annotations
@@ -38,4 +47,16 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
+        return response
+
+
+class PrivateCacheMiddleware:
+    """Mark every response the application answers ``Cache-Control: private, no-store``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "private, no-store")
         return response

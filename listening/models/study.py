@@ -52,8 +52,10 @@ def new_public_token() -> str:
 
 class StudyQuerySet(models.QuerySet["Study"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> StudyQuerySet:
-        """Studies the user owns or collaborates on; nothing for anonymous users."""
-        if not user.is_authenticated:
+        """Studies the user owns or collaborates on; none without researcher rights."""
+        from listening.researchers import is_researcher
+
+        if not is_researcher(user):
             return self.none()
         return self.filter(Q(owner=user) | Q(collaborators=user)).distinct()
 
@@ -177,6 +179,8 @@ class Study(models.Model):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ("-created_at",)
+        # Researcher rights (listening.researchers): held by the Researchers group.
+        permissions = (("conduct_research", "Can create and run studies"),)
         constraints = (
             models.CheckConstraint(
                 condition=Q(loudness_target_lufs__gte=-70.0, loudness_target_lufs__lte=0.0),

@@ -89,7 +89,7 @@ def participant_page(step: str | None) -> Callable[[PageView], Callable[..., Htt
             else:
                 response = view(request, session, *args, **kwargs)
             attach_participant(response, session)
-            response["Cache-Control"] = "no-store"
+            response["Cache-Control"] = "private, no-store"
             return response
 
         return wrapper

@@ -29,6 +29,7 @@ from listening.preparation import (
     prepare_track,
     save_original_row,
 )
+from listening.researchers import GROUP, is_researcher
 from listening.tasks import enqueue_preparation, measure_track_task
 
 COLUMNS = ("track", "genre", "file", "role", "system", "provider")
@@ -129,10 +130,16 @@ class Command(BaseCommand):
         users = get_user_model().objects
         if username:
             try:
-                return users.get(username=username)
+                owner = users.get(username=username)
             except users.model.DoesNotExist:
                 raise CommandError(f"no user {username!r}; create it first") from None
-        superusers = list(users.filter(is_superuser=True)[:2])
+            if not is_researcher(owner):
+                raise CommandError(
+                    f"{username!r} has no researcher rights; add the account to the "
+                    f"{GROUP!r} group first (manage.py researchers add {username})"
+                )
+            return owner
+        superusers = list(users.filter(is_superuser=True, is_active=True)[:2])
         if len(superusers) != 1:
             raise CommandError("give --owner USERNAME (there is not exactly one superuser)")
         return superusers[0]
