@@ -24,7 +24,7 @@ from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
-from listening.researchers import is_researcher
+from listening.researchers import NOT_A_COLLABORATOR, find_collaborators, is_researcher
 from listening.tasks import enqueue_preparation, enqueue_track
 
 # Failed logins are counted per username and address (listening.throttling).
@@ -136,13 +136,53 @@ class TrackInline(admin.TabularInline):  # type: ignore[type-arg]
         return True
 
 
+class CollaboratorsField(forms.Field):
+    """Researchers named by exact username, typed in (a list of accounts would show them all)."""
+
+    widget = forms.TextInput(attrs={"size": 60, "autocomplete": "off"})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, str) or value is None:
+            return value or ""
+        return ", ".join(u.get_username() if hasattr(u, "get_username") else str(u) for u in value)
+
+    def to_python(self, value: Any) -> list[Any]:
+        names = list(dict.fromkeys(str(value or "").replace(",", " ").split()))
+        users, unknown = find_collaborators(names)
+        if unknown:
+            raise ValidationError(
+                [NOT_A_COLLABORATOR.format(name=name) for name in unknown], code="unknown"
+            )
+        return users
+
+
+def _https_urls(field: models.Field[Any, Any], **kwargs: Any) -> Any:
+    # Recruiters' return links are https (the admin's formfield_overrides say the same).
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class StudyForm(forms.ModelForm):  # type: ignore[type-arg]
+    collaborators = CollaboratorsField(
+        required=False,
+        help_text="Usernames of the researchers who may work on this study, separated by "
+        "commas or spaces. Only the owner changes them.",
+    )
+
+    class Meta:
+        model = Study
+        fields = ("collaborators",)  # the admin's fieldsets add the others
+        formfield_callback = _https_urls
+
+
 @admin.register(Study)
 class StudyAdmin(StudyScopedAdmin):
+    form = StudyForm
     list_display = ("title", "owner", "paradigm", "status", "is_demo", "preparation", "created_at")
     list_filter = ("status", "paradigm", "is_demo")
     search_fields = ("title", "description")
     inlines = (TrackInline,)
-    filter_horizontal = ("collaborators",)
     # Recruiters' return links are https; say so now rather than rely on Django 6's default.
     formfield_overrides: ClassVar[dict[Any, dict[str, Any]]] = {
         models.URLField: {"assume_scheme": "https"}
@@ -248,6 +288,8 @@ class StudyAdmin(StudyScopedAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and not obj.is_draft:
             fields += [*Study.PREPARATION_FIELDS, "paradigm", "attributes"]
+        if obj is not None and not request.user.is_superuser and obj.owner_id != request.user.pk:
+            fields.append("collaborators")  # as in the API: only the owner shares a study
         return fields
 
     @admin.display(description="Participant link")

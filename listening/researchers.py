@@ -63,6 +63,17 @@ def researcher_users() -> QuerySet[Any]:
     )
 
 
+#: The one answer for a collaborator name that is not a researcher's, whether or not an
+#: account by that name exists (researcher forms must not tell who has an account).
+NOT_A_COLLABORATOR = "No researcher account {name!r} can be added."
+
+
+def find_collaborators(names: list[str]) -> tuple[list[Any], list[str]]:
+    """Return the researchers named exactly by ``names``, and the names that name none."""
+    found = {u.get_username(): u for u in researcher_users().filter(username__in=names)}
+    return [found[n] for n in names if n in found], [n for n in names if n not in found]
+
+
 def researchers_group() -> Any:
     """The Researchers group with its permission (made here too if a database lacks it)."""
     from django.contrib.auth.models import Group, Permission

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -18,17 +18,34 @@ from listening.preparation import (
     safe_filename,
     uploaded_path,
 )
+from listening.researchers import NOT_A_COLLABORATOR, researcher_users
 
 MAX_ATTRIBUTES = 8
 
 
+class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+    """A researcher named by exact username; one neutral error for every other name."""
+
+    default_error_messages = {"invalid": "Give each collaborator's username as text."}  # noqa: RUF012
+
+    def get_queryset(self) -> Any:
+        return researcher_users()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return self.get_queryset().get(username=data)
+        except ObjectDoesNotExist:
+            raise serializers.ValidationError(
+                NOT_A_COLLABORATOR.format(name=data), code="does_not_exist"
+            ) from None
+
+
 class StudySerializer(serializers.ModelSerializer[Study]):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
-    collaborators = serializers.SlugRelatedField(
-        many=True,
-        slug_field="username",
-        queryset=get_user_model().objects.all(),
-        required=False,
+    collaborators = CollaboratorField(
+        many=True, slug_field="username", required=False, help_text="Researchers' usernames."
     )
     participant_path = serializers.CharField(read_only=True)
     track_count = serializers.SerializerMethodField()
