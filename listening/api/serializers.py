@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -19,8 +19,7 @@ from listening.preparation import (
     uploaded_path,
 )
 from listening.researchers import NOT_A_COLLABORATOR, researcher_users
-
-MAX_ATTRIBUTES = 8
+from listening.study_settings import StructuredSettingsMixin
 
 
 class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
@@ -42,7 +41,7 @@ class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
             ) from None
 
 
-class StudySerializer(serializers.ModelSerializer[Study]):
+class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study]):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
     collaborators = CollaboratorField(
         many=True, slug_field="username", required=False, help_text="Researchers' usernames."
@@ -99,15 +98,8 @@ class StudySerializer(serializers.ModelSerializer[Study]):
             "opened_at",
             "closed_at",
         )
-        extra_kwargs: ClassVar[dict[str, dict[str, float]]] = {
-            "loudness_target_lufs": {"min_value": -70.0, "max_value": 0.0},
-            "true_peak_ceiling_dbtp": {"min_value": -20.0, "max_value": 0.0},
-            "excerpt_start": {"min_value": 0.0},
-            "excerpt_length": {"min_value": 1.0, "max_value": 120.0},
-            "fade_ms": {"min_value": 0.0, "max_value": 1000.0},
-            "abx_repetitions": {"min_value": 1, "max_value": 50},
-            "trials_per_participant": {"min_value": 1},
-        }
+        # Numeric ranges come from the model's validators; the structured settings are
+        # checked by the schema in listening.study_settings (StructuredSettingsMixin).
 
     def get_track_count(self, study: Study) -> int:
         return study.tracks.count()
@@ -119,30 +111,6 @@ class StudySerializer(serializers.ModelSerializer[Study]):
                 f"{value} Hz is not an allowed playback rate; use one of "
                 f"{', '.join(map(str, allowed))}"
             )
-        return value
-
-    def validate_attributes(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-            raise serializers.ValidationError("attributes must be a list of names")
-        names = [a.strip() for a in value]
-        if not names or len(names) > MAX_ATTRIBUTES:
-            raise serializers.ValidationError(
-                f"give between 1 and {MAX_ATTRIBUTES} attributes, got {len(names)}"
-            )
-        if any(not n or len(n) > 100 for n in names):
-            raise serializers.ValidationError("attribute names must be 1-100 characters")
-        if len(set(names)) != len(names):
-            raise serializers.ValidationError("attribute names must be unique")
-        return names
-
-    def validate_questionnaire(self, value: Any) -> list[Any]:
-        if not isinstance(value, list):
-            raise serializers.ValidationError("questionnaire must be a list of fields")
-        return value
-
-    def validate_screening(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("screening must be an object")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

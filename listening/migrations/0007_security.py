@@ -1,6 +1,7 @@
 # Issue 14 (security): researcher rights, and the constraints and records that go with them.
 
-from django.db import migrations
+import django.core.validators
+from django.db import migrations, models
 
 
 def create_researchers(apps, schema_editor):
@@ -44,6 +45,41 @@ class Migration(migrations.Migration):
                 "permissions": (("conduct_research", "Can create and run studies"),),
                 "verbose_name_plural": "studies",
             },
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='abx_repetitions',
+            field=models.PositiveSmallIntegerField(default=4, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='excerpt_length',
+            field=models.FloatField(default=10.0, help_text='Seconds.', validators=[django.core.validators.MinValueValidator(1.0), django.core.validators.MaxValueValidator(120.0)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='excerpt_start',
+            field=models.FloatField(default=30.0, help_text="Seconds, in the mix's timeline.", validators=[django.core.validators.MinValueValidator(0.0)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='fade_ms',
+            field=models.FloatField(default=20.0, help_text='Raised-cosine fade in and out, ms.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1000.0)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='loudness_target_lufs',
+            field=models.FloatField(default=-23.0, validators=[django.core.validators.MinValueValidator(-70.0), django.core.validators.MaxValueValidator(0.0)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='trials_per_participant',
+            field=models.PositiveIntegerField(blank=True, help_text='Empty: every track.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000)]),
+        ),
+        migrations.AlterField(
+            model_name='study',
+            name='true_peak_ceiling_dbtp',
+            field=models.FloatField(default=-1.0, validators=[django.core.validators.MinValueValidator(-20.0), django.core.validators.MaxValueValidator(0.0)]),
         ),
         migrations.RunPython(create_researchers, remove_researchers),
     ]

@@ -105,7 +105,8 @@ class Command(BaseCommand):
         try:
             study.full_clean(exclude=["owner"])
         except ValidationError as exc:
-            raise CommandError(f"invalid study settings: {'; '.join(exc.messages)}") from exc
+            reasons = [f"{field}: {m}" for field, ms in exc.message_dict.items() for m in ms]
+            raise CommandError(f"invalid study settings: {'; '.join(reasons)}") from exc
 
         quiet = options["verbosity"] == 0
         rows = self._read_manifest(manifest, folder)
