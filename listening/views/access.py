@@ -38,6 +38,13 @@ MESSAGES = {
         "This session has been inactive for too long and has expired. Thank you for your time; "
         "please contact the researchers if you think this is a mistake.",
     ),
+    "taken": (
+        409,
+        "Already started",
+        "This Prolific ID has already started this study in another browser. Please continue "
+        "in the browser where you started, or open the study again from Prolific. If you "
+        "think this is a mistake, please contact the researchers through Prolific.",
+    ),
     "busy": (
         429,
         "Please wait",
