@@ -176,8 +176,14 @@ CACHES = {"default": cache_from_url(env_str("CACHE_URL", "db://listening_cache")
 
 # Upload limits for audio. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
 AUDIO_UPLOAD_MAX_BYTES = env_int("AUDIO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
-# Decoded audio is float64 in memory: refuse files that would decode to more than this.
+# What decoding an upload may cost, checked from its header before any sample is decoded
+# (a few kB of FLAC can state gigabytes of audio): its duration, its sample rate, and the
+# size of the decoded float64 array (frames x channels x 8 bytes).
 AUDIO_MAX_SECONDS = env_int("AUDIO_MAX_SECONDS", 30 * 60)
+AUDIO_MAX_SAMPLE_RATE = env_int("AUDIO_MAX_SAMPLE_RATE", 192_000)
+AUDIO_MAX_DECODED_BYTES = env_int("AUDIO_MAX_DECODED_BYTES", 2**30)
+# Decoded audio one background task holds at once: a track's mix and one of its masters.
+AUDIO_PREPARATION_MAX_BYTES = env_int("AUDIO_PREPARATION_MAX_BYTES", 2 * 2**30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops reading an upload as soon as it passes AUDIO_UPLOAD_MAX_BYTES.
 FILE_UPLOAD_HANDLERS = [
