@@ -23,7 +23,13 @@ from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
-from listening.preparation import OriginalInfo, check_not_duplicate, inspect_original, uploaded_path
+from listening.preparation import (
+    OriginalInfo,
+    check_not_duplicate,
+    inspect_original,
+    lock_study,
+    uploaded_path,
+)
 from listening.researchers import NOT_A_COLLABORATOR, find_collaborators, is_researcher
 from listening.tasks import enqueue_preparation, enqueue_track
 
@@ -438,6 +444,11 @@ class TrackAdmin(StudyScopedAdmin):
     inlines = (StimulusInline,)
     readonly_fields = ("playback_loudness_lufs",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A track stays in its study (its stimuli's rows name the study, as in the API).
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "study"] if obj is not None else fields
+
     def save_model(self, request: HttpRequest, obj: Track, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         enqueue_track(obj)
@@ -487,6 +498,8 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                 info: OriginalInfo = inspect_original(
                     path, filename=upload.name, min_duration=track.study.excerpt_length
                 )
+                # The admin's form view is one transaction: the lock holds until it is saved.
+                lock_study(track.study_id)
                 check_not_duplicate(track.study, info)
             except ValidationError as exc:
                 self.add_error("original", exc)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from listening.models import Stimulus, Study, Track
@@ -203,6 +203,16 @@ def find_duplicate(study: Study, sha256: str) -> Stimulus | None:
     )
 
 
+def lock_study(study_id: int) -> None:
+    """Hold the study's row until the transaction ends, so checks made now stay true.
+
+    PostgreSQL locks the row; SQLite ignores FOR UPDATE, but its write transactions
+    (IMMEDIATE) already run one at a time. Outside a transaction there is nothing to hold.
+    """
+    if transaction.get_connection().in_atomic_block:
+        Study.objects.select_for_update().filter(pk=study_id).exists()
+
+
 def check_not_duplicate(study: Study, info: OriginalInfo) -> None:
     duplicate = find_duplicate(study, info.sha256)
     if duplicate is not None:
@@ -234,9 +244,32 @@ def copy_original(stimulus: Stimulus, path: str | os.PathLike[str], info: Origin
 
 
 def save_original_row(stimulus: Stimulus) -> None:
-    """Validate and save the row of a stimulus whose original :func:`copy_original` stored."""
+    """Validate and save the row of a stimulus whose original :func:`copy_original` stored.
+
+    Call inside a transaction. Another upload of the same file (or another mix for the
+    track) may have been stored since this one was checked: the study's row is locked
+    (PostgreSQL; SQLite's writers queue anyway) and the checks are made again, and the
+    unique constraints answer for anything that slips past, as a ValidationError too.
+    """
+    track = stimulus.track
+    lock_study(track.study_id)
+    info = OriginalInfo(
+        sha256=stimulus.original_sha256, filename=stimulus.original_filename, size=0,
+        format="", subtype="", rate=0, channels=0, duration=0.0, lossy=False,
+    )  # fmt: skip
+    check_not_duplicate(track.study, info)
     stimulus.full_clean(exclude=["original", "prepared"])
-    stimulus.save()
+    try:
+        with transaction.atomic():
+            stimulus.save()
+    except IntegrityError as exc:
+        check_not_duplicate(track.study, info)
+        if stimulus.role == Stimulus.Role.MIX and track.stimuli.filter(role="mix").exists():
+            raise ValidationError(
+                f"{stimulus.original_filename}: track {track.title!r} already has a mix",
+                code="duplicate",
+            ) from exc
+        raise
 
 
 # -- The pipeline -----------------------------------------------------------------------------

@@ -324,7 +324,12 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
         info: OriginalInfo = validated_data.pop("info")
         stimulus = Stimulus(**validated_data)
         with uploaded_path(upload) as path:
-            store_original(stimulus, path, info)
+            try:
+                store_original(stimulus, path, info)
+            except DjangoValidationError as exc:
+                # Another upload of this file (or mix) was stored since validation: the same
+                # answer as when it is found there.
+                raise serializers.ValidationError({"file": exc.messages}) from exc
         return stimulus
 
     def to_representation(self, instance: Stimulus) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 # Issue 14 (security): researcher rights, and the constraints and records that go with them.
 
 import django.core.validators
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -30,7 +31,42 @@ def remove_researchers(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name="Researchers").delete()
 
 
+def refuse_files_held_twice(apps, schema_editor):
+    """Stop, before any change of schema, if a study holds one file twice, naming them.
+
+    The unique constraint added below cannot be created while it does (two racing uploads
+    could store a file so before this migration): the researcher deletes one stimulus of
+    each pair and migrates again.
+    """
+    Stimulus = apps.get_model("listening", "Stimulus")
+    seen = {}
+    twice = []
+    rows = Stimulus.objects.exclude(original_sha256="").order_by("pk")
+    for pk, study_id, sha in rows.values_list("pk", "track__study_id", "original_sha256"):
+        first = seen.setdefault((study_id, sha), pk)
+        if first != pk:
+            twice.append(f"study {study_id}: stimuli {first} and {pk} (sha256 {sha[:12]}...)")
+    if twice:
+        raise RuntimeError(
+            "These studies hold one file twice; delete one stimulus of each pair (in the "
+            "admin) and migrate again:\n  " + "\n  ".join(twice)
+        )
+
+
+def stimuli_know_their_study(apps, schema_editor):
+    """Copy each stimulus's study from its track."""
+    Stimulus = apps.get_model("listening", "Stimulus")
+    Track = apps.get_model("listening", "Track")
+    for track_id, study_id in Track.objects.values_list("pk", "study_id"):
+        Stimulus.objects.filter(track_id=track_id).update(study_id=study_id)
+
+
 class Migration(migrations.Migration):
+    # Not one transaction: on PostgreSQL, rows updated by a data step leave deferred foreign
+    # key checks pending, and the ALTER TABLE after it would then fail. Each data step runs
+    # in a transaction of its own.
+    atomic = False
+
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
@@ -81,5 +117,48 @@ class Migration(migrations.Migration):
             name='true_peak_ceiling_dbtp',
             field=models.FloatField(default=-1.0, validators=[django.core.validators.MinValueValidator(-20.0), django.core.validators.MaxValueValidator(0.0)]),
         ),
-        migrations.RunPython(create_researchers, remove_researchers),
+        migrations.RunPython(create_researchers, remove_researchers, atomic=True),
+        migrations.RunPython(refuse_files_held_twice, migrations.RunPython.noop, atomic=True),
+        migrations.AddField(
+            model_name="stimulus",
+            name="study",
+            field=models.ForeignKey(
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="stimuli",
+                to="listening.study",
+            ),
+        ),
+        migrations.RunPython(stimuli_know_their_study, migrations.RunPython.noop, atomic=True),
+        migrations.AlterField(
+            model_name="stimulus",
+            name="study",
+            field=models.ForeignKey(
+                editable=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="stimuli",
+                to="listening.study",
+            ),
+        ),
+        migrations.RemoveConstraint(model_name="stimulus", name="stimulus_file_once_per_track"),
+        migrations.RemoveConstraint(model_name="stimulus", name="stimulus_one_mix_per_track"),
+        migrations.AddConstraint(
+            model_name="stimulus",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "mix")),
+                fields=("track",),
+                name="stimulus_one_mix_per_track",
+                violation_error_message="The track already has a mix.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="stimulus",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("original_sha256", ""), _negated=True),
+                fields=("study", "original_sha256"),
+                name="stimulus_file_once_per_study",
+                violation_error_message="The same file is already in this study.",
+            ),
+        ),
     ]
