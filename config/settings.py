@@ -38,9 +38,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before the task apps: its db_worker command (recovering crashed workers' tasks)
+    # replaces theirs (the first app listed wins).
+    "listening",
     "django_tasks",
     "django_tasks_db",
-    "listening",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +171,12 @@ REDIS_URL = env_str("REDIS_URL", "")
 _tasks, RQ_QUEUES, _task_apps = task_settings(env_str("TASKS_BACKEND", "database"), REDIS_URL)
 TASKS = {"default": _tasks}
 INSTALLED_APPS += _task_apps
+
+# Crashed workers (listening/task_recovery.py): a db_worker that has not beaten for this many
+# seconds is gone (on its own machine, at once when its process has ended), and its running
+# task is queued again, up to this many attempts in all, then failed with its stimuli.
+LISTENING_WORKER_STALE_SECONDS = env_int("LISTENING_WORKER_STALE_SECONDS", 60)
+LISTENING_TASK_ATTEMPTS = env_int("LISTENING_TASK_ATTEMPTS", 3)
 
 # The cache holds the rate limits (logins, new sessions, API): shared by every process
 # that shares the database by default; redis://... for several servers (config/services.py).

@@ -161,4 +161,18 @@ class Migration(migrations.Migration):
                 violation_error_message="The same file is already in this study.",
             ),
         ),
+        migrations.CreateModel(
+            name='TaskWorker',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('worker_id', models.CharField(max_length=64, unique=True)),
+                ('hostname', models.CharField(max_length=255)),
+                ('pid', models.PositiveIntegerField()),
+                ('started_at', models.DateTimeField(auto_now_add=True)),
+                ('seen_at', models.DateTimeField()),
+            ],
+            options={
+                'ordering': ('started_at',),
+            },
+        ),
     ]
