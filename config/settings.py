@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "listening.middleware.ContentSecurityPolicyMiddleware",
     "listening.middleware.PrivateCacheMiddleware",
+    "listening.middleware.NulCharacterMiddleware",
     "listening.database_outage.DatabaseOutageMiddleware",
 ]
 

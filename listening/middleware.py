@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 
 #: Path prefixes whose pages use inline styles (never inline scripts).
 INLINE_STYLE_PREFIXES = ("/admin/", "/api/docs/", "/studies/")
@@ -60,3 +60,23 @@ class PrivateCacheMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+
+class NulCharacterMiddleware:
+    """Answer 400 to a URL with a NUL character in its path or query string.
+
+    No URL of the project has a use for one, and PostgreSQL refuses NUL in any text it
+    is given: a token, a filter or a search holding one answered 500 there.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        query = request.GET
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in query.lists()
+        ):
+            return HttpResponseBadRequest("A URL cannot hold a NUL character.")
+        return self.get_response(request)

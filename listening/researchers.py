@@ -17,6 +17,7 @@ views, and ``listening.api.permissions.IsResearcher`` in the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,8 @@ def researcher_users() -> QuerySet[Any]:
     )
 
 
+#: What Django's usernames may hold (its UnicodeUsernameValidator).
+USERNAME = re.compile(r"[\w.@+-]{1,150}")
 #: The one answer for a collaborator name that is not a researcher's, whether or not an
 #: account by that name exists (researcher forms must not tell who has an account).
 NOT_A_COLLABORATOR = "No researcher account {name!r} can be added."
@@ -70,7 +73,9 @@ NOT_A_COLLABORATOR = "No researcher account {name!r} can be added."
 
 def find_collaborators(names: list[str]) -> tuple[list[Any], list[str]]:
     """Return the researchers named exactly by ``names``, and the names that name none."""
-    found = {u.get_username(): u for u in researcher_users().filter(username__in=names)}
+    # A name no account can have is looked up nowhere (PostgreSQL refuses a NUL in a query).
+    valid = [n for n in names if USERNAME.fullmatch(n)]
+    found = {u.get_username(): u for u in researcher_users().filter(username__in=valid)}
     return [found[n] for n in names if n in found], [n for n in names if n not in found]
 
 

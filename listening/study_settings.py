@@ -211,6 +211,8 @@ def clean_attributes(value: Any) -> list[str]:
         )
     if any(not n or len(n) > MAX_ATTRIBUTE_LENGTH for n in names):
         raise ValidationError([f"attribute names must be 1-{MAX_ATTRIBUTE_LENGTH} characters"])
+    if not all(n.isprintable() for n in names):
+        raise ValidationError(["attribute names must be printable (no control characters)"])
     if len(set(names)) != len(names):
         raise ValidationError(["attribute names must be unique"])
     return names

@@ -18,7 +18,7 @@ from listening.preparation import (
     safe_filename,
     uploaded_path,
 )
-from listening.researchers import NOT_A_COLLABORATOR, researcher_users
+from listening.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
 from listening.study_settings import StructuredSettingsMixin
 
 
@@ -34,6 +34,8 @@ class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
         if not isinstance(data, str):
             self.fail("invalid")
         try:
+            if not USERNAME.fullmatch(data):  # never looked up (PostgreSQL refuses a NUL)
+                raise ObjectDoesNotExist
             return self.get_queryset().get(username=data)
         except ObjectDoesNotExist:
             raise serializers.ValidationError(

@@ -42,6 +42,13 @@ class CollaboratorsTestCase(BaseTestCase):
             assert "does not exist" not in response.data["detail"]  # type: ignore[attr-defined]
         assert list(self.study.collaborators.all()) == [self.collaborator]
 
+    def test_a_name_no_account_can_have_gets_the_same_answer(self) -> None:
+        for name in ("a\x00b", "a b", "x" * 200):  # a NUL: PostgreSQL answered 500
+            response = self.share([name])
+            assert response.status_code == 400  # type: ignore[attr-defined]
+            errors = response.data["errors"]["collaborators"]  # type: ignore[attr-defined]
+            assert errors == [f"No researcher account {name!r} can be added."]
+
     def test_the_admin_study_form_lists_no_accounts(self) -> None:
         self.login(self.researcher)
         change = f"/admin/listening/study/{self.study.pk}/change/"

@@ -70,6 +70,17 @@ class StudySettingsApiTestCase(BaseTestCase):
             assert reason in response.data["detail"], (value, response.data["detail"])
         assert not Study.objects.filter(title="S").exists()
 
+    def test_the_api_refuses_bad_attributes(self) -> None:
+        for value, reason in (
+            (["clarity\x00"], "printable"),
+            ([], "between 1 and 8"),
+            (["a", "a"], "unique"),
+            ("clarity", "list of names"),
+        ):
+            response = self.create(attributes=value)
+            assert response.status_code == 400, (value, response.data)
+            assert reason in response.data["detail"]
+
     def test_the_api_refuses_out_of_range_numbers(self) -> None:
         for field, value in (
             ("trials_per_participant", 10**9),
