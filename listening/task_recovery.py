@@ -29,8 +29,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django_tasks.signals import task_finished
 
 from listening.models import Stimulus, TaskWorker, Track
 
@@ -157,6 +159,30 @@ def fail_work(task_path: str, args_kwargs: Any, reason: str) -> None:
         Stimulus.objects.filter(track=track, role=Stimulus.Role.MASTER, metrics={}).update(
             metrics_error=f"measurement failed: {reason}", updated_at=now
         )
+
+
+@receiver(task_finished)
+def fail_unfinished_work(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    """When a preparation or measurement task fails, fail what it left half-done.
+
+    An exception in the task (any backend), or, with RQ, a job abandoned by a worker that
+    died (RQ fails it once its heartbeat has expired, at a worker's next maintenance, and
+    calls the failure callback that sends this signal): without this, the track's
+    stimuli would stay "processing" and the study could not open.
+    """
+    if task_result.status != "FAILED":
+        return
+    errors = getattr(task_result, "errors", None) or []
+    cause = errors[-1].exception_class_path.rsplit(".", 1)[-1] if errors else "an error"
+    if cause == "AbandonedJobError":
+        reason = "the worker running it stopped (killed, or out of memory)"
+    else:
+        reason = f"the background task failed ({cause}); see the task's log"
+    fail_work(
+        task_result.task.module_path,
+        {"args": list(task_result.args)},
+        f"{reason}; prepare the track again to retry",
+    )
 
 
 class Heartbeat(threading.Thread):

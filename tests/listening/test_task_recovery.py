@@ -14,6 +14,7 @@ import socket
 import subprocess
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 from django.core.management import call_command
 from django.test import TransactionTestCase, override_settings
@@ -22,7 +23,13 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from listening.models import Stimulus, TaskWorker
 from listening.task_recovery import process_runs, recover_lost_tasks
-from tests.listening.base import BaseTestCase, StudyFixtures, TemporaryMediaRootMixin, versions
+from tests.listening.base import (
+    IMMEDIATE,
+    BaseTestCase,
+    StudyFixtures,
+    TemporaryMediaRootMixin,
+    versions,
+)
 
 DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 HERE = socket.gethostname()
@@ -126,6 +133,55 @@ class TaskRecoveryTestCase(BaseTestCase):
         finally:
             child.wait()
         assert not process_runs(child.pid)
+
+
+class FailedTaskTestCase(BaseTestCase):
+    @override_settings(TASKS=IMMEDIATE)
+    def test_a_task_that_raises_leaves_no_stimulus_processing(self) -> None:
+        from listening.tasks import prepare_track_task
+
+        track = self.add_full_track("Song", human=False)
+        with mock.patch(
+            "listening.preparation._sync_anchor_rows", side_effect=RuntimeError("a bug")
+        ):
+            prepare_track_task.enqueue(track.pk, False)
+        states = set(Stimulus.objects.filter(track=track).values_list("status", "error"))
+        assert states == {
+            (
+                "failed",
+                "preparation failed: the background task failed (RuntimeError); see the "
+                "task's log; prepare the track again to retry",
+            )
+        }
+
+    def test_a_job_rq_found_abandoned_fails_its_stimuli_with_the_reason(self) -> None:
+        # What django-tasks-rq's failure callback sends when RQ's cleanup finds a job
+        # whose worker died (rq.exceptions.AbandonedJobError).
+        from django_tasks import TaskResultStatus
+        from django_tasks.base import TaskError
+        from django_tasks.signals import task_finished
+
+        from listening.tasks import prepare_track_task
+
+        track = self.add_full_track("Song", human=False)
+        Stimulus.objects.filter(track=track).update(status="processing")
+        result = mock.Mock(
+            status=TaskResultStatus.FAILED,
+            task=prepare_track_task,
+            args=[track.pk, False],
+            errors=[
+                TaskError(exception_class_path="rq.exceptions.AbandonedJobError", traceback="")
+            ],
+        )
+        task_finished.send(type(self), task_result=result)
+        errors = set(Stimulus.objects.filter(track=track).values_list("status", "error"))
+        assert errors == {
+            (
+                "failed",
+                "preparation failed: the worker running it stopped (killed, or out of memory); "
+                "prepare the track again to retry",
+            )
+        }
 
 
 @override_settings(TASKS=DATABASE)
