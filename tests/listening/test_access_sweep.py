@@ -94,7 +94,8 @@ class AccessSweepTestCase(ParticipantTestCase):
         }
         model = re.search(r"(?:admin/\w+/|api/\^)(\w+?)(?:ies)?s?/", pattern)
         name = model.group(1) if model else "study"
-        name = {"stud": "study", "stimul": "stimulus"}.get(name, name)
+        # The pattern's model, singular ("studies" -> stud, "stimuli" / "stimulus" -> stimul...).
+        name = "stimulus" if name.startswith("stimul") else {"stud": "study"}.get(name, name)
         pk = str(objects.get(name, self.open_study.pk))
         return {
             "pk": pk,
