@@ -210,7 +210,7 @@ def lock_study(study_id: int) -> None:
     (IMMEDIATE) already run one at a time. Outside a transaction there is nothing to hold.
     """
     if transaction.get_connection().in_atomic_block:
-        Study.objects.select_for_update().filter(pk=study_id).exists()
+        list(Study.objects.select_for_update().filter(pk=study_id).values_list("pk"))
 
 
 def check_not_duplicate(study: Study, info: OriginalInfo) -> None:
