@@ -28,6 +28,22 @@ class ChannelCountError(InvalidInputError):
     """Audio has more channels than supported (mono and stereo only)."""
 
 
+class AudioTooLargeError(InvalidInputError):
+    """Decoding a file would cost more than allowed (its header says so), or memory ran out.
+
+    Parameters
+    ----------
+    message : str
+        What the header states and which limit it passes.
+    limit : str
+        Which limit: ``"rate"``, ``"seconds"``, ``"bytes"`` or ``"memory"``.
+    """
+
+    def __init__(self, message: str, limit: str) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
 class SilentAudioError(InvalidInputError):
     """Audio is digital silence where a metric needs signal."""
 

@@ -38,9 +38,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before the task apps: its db_worker command (recovering crashed workers' tasks)
+    # replaces theirs (the first app listed wins).
+    "listening",
     "django_tasks",
     "django_tasks_db",
-    "listening",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "listening.middleware.ContentSecurityPolicyMiddleware",
+    "listening.middleware.PrivateCacheMiddleware",
+    "listening.middleware.NulCharacterMiddleware",
     "listening.database_outage.DatabaseOutageMiddleware",
 ]
 
@@ -139,7 +143,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["listening.throttling.ApiUserRateThrottle"],
     # Requests per user (see LISTENING_API_RATE below; read on each request).
     "DEFAULT_THROTTLE_RATES": {"user": None},
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Researcher rights (listening.researchers), not merely a login.
+    "DEFAULT_PERMISSION_CLASSES": ["listening.api.permissions.IsResearcher"],
     "EXCEPTION_HANDLER": "listening.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
@@ -168,14 +173,26 @@ _tasks, RQ_QUEUES, _task_apps = task_settings(env_str("TASKS_BACKEND", "database
 TASKS = {"default": _tasks}
 INSTALLED_APPS += _task_apps
 
+# Crashed workers (listening/task_recovery.py): a db_worker that has not beaten for this many
+# seconds is gone (on its own machine, at once when its process has ended), and its running
+# task is queued again, up to this many attempts in all, then failed with its stimuli.
+LISTENING_WORKER_STALE_SECONDS = env_int("LISTENING_WORKER_STALE_SECONDS", 60)
+LISTENING_TASK_ATTEMPTS = env_int("LISTENING_TASK_ATTEMPTS", 3)
+
 # The cache holds the rate limits (logins, new sessions, API): shared by every process
 # that shares the database by default; redis://... for several servers (config/services.py).
 CACHES = {"default": cache_from_url(env_str("CACHE_URL", "db://listening_cache"))}
 
 # Upload limits for audio. Uploads above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file.
 AUDIO_UPLOAD_MAX_BYTES = env_int("AUDIO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
-# Decoded audio is float64 in memory: refuse files that would decode to more than this.
+# What decoding an upload may cost, checked from its header before any sample is decoded
+# (a few kB of FLAC can state gigabytes of audio): its duration, its sample rate, and the
+# size of the decoded float64 array (frames x channels x 8 bytes).
 AUDIO_MAX_SECONDS = env_int("AUDIO_MAX_SECONDS", 30 * 60)
+AUDIO_MAX_SAMPLE_RATE = env_int("AUDIO_MAX_SAMPLE_RATE", 192_000)
+AUDIO_MAX_DECODED_BYTES = env_int("AUDIO_MAX_DECODED_BYTES", 2**30)
+# Decoded audio one background task holds at once: a track's mix and one of its masters.
+AUDIO_PREPARATION_MAX_BYTES = env_int("AUDIO_PREPARATION_MAX_BYTES", 2 * 2**30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops reading an upload as soon as it passes AUDIO_UPLOAD_MAX_BYTES.
 FILE_UPLOAD_HANDLERS = [

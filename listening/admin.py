@@ -1,7 +1,9 @@
 """The researcher's admin: studies with their tracks, stimuli with preparation state and metrics.
 
-Staff users who are not superusers see only the studies they own or collaborate on,
-and the tracks, stimuli and sessions of those studies; everything else is 404.
+The admin needs staff status (Django's door to it) and researcher rights
+(:func:`listening.researchers.is_researcher`, the same rule as the API and the results
+pages). Researchers who are not superusers see only the studies they own or collaborate
+on, and the tracks, stimuli and sessions of those studies; everything else is 404.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.contenttypes import views as contenttype_views
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.html import format_html, format_html_join
 
 from listening.authentication import ThrottledAdminAuthenticationForm
@@ -26,12 +29,30 @@ from listening.preparation import (
     check_not_duplicate,
     check_source_policy,
     inspect_original,
+    lock_study,
     uploaded_path,
 )
+from listening.researchers import NOT_A_COLLABORATOR, find_collaborators, is_researcher
 from listening.tasks import enqueue_preparation, enqueue_track
 
 # Failed logins are counted per username and address (listening.throttling).
 admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+def _view_on_site(request: HttpRequest, content_type_id: str, object_id: str) -> HttpResponse:
+    """The admin's "view on site" shortcut, with 404 for an id its model cannot read.
+
+    Django's own answers 500 when the id is not of the primary key's type (the task
+    results' keys are UUIDs: /admin/r/<their type>/2/ raised ValidationError).
+    """
+    try:
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+    except ValidationError as exc:
+        raise Http404("no such object") from exc
+
+
+#: Routed before the admin's own (config/urls.py), for staff only like the rest of the admin.
+view_on_site = admin.site.admin_view(_view_on_site, cacheable=True)
 
 
 def _studies(request: HttpRequest) -> QuerySet[Study]:
@@ -54,7 +75,7 @@ class StudyScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self.scoped(request, super().get_queryset(request))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        return bool(request.user.is_staff and is_researcher(request.user))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
@@ -123,13 +144,53 @@ class TrackInline(admin.TabularInline):  # type: ignore[type-arg]
         return True
 
 
+class CollaboratorsField(forms.Field):
+    """Researchers named by exact username, typed in (a list of accounts would show them all)."""
+
+    widget = forms.TextInput(attrs={"size": 60, "autocomplete": "off"})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, str) or value is None:
+            return value or ""
+        return ", ".join(u.get_username() if hasattr(u, "get_username") else str(u) for u in value)
+
+    def to_python(self, value: Any) -> list[Any]:
+        names = list(dict.fromkeys(str(value or "").replace(",", " ").split()))
+        users, unknown = find_collaborators(names)
+        if unknown:
+            raise ValidationError(
+                [NOT_A_COLLABORATOR.format(name=name) for name in unknown], code="unknown"
+            )
+        return users
+
+
+def _https_urls(field: models.Field[Any, Any], **kwargs: Any) -> Any:
+    # Recruiters' return links are https (the admin's formfield_overrides say the same).
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class StudyForm(forms.ModelForm):  # type: ignore[type-arg]
+    collaborators = CollaboratorsField(
+        required=False,
+        help_text="Usernames of the researchers who may work on this study, separated by "
+        "commas or spaces. Only the owner changes them.",
+    )
+
+    class Meta:
+        model = Study
+        fields = ("collaborators",)  # the admin's fieldsets add the others
+        formfield_callback = _https_urls
+
+
 @admin.register(Study)
 class StudyAdmin(StudyScopedAdmin):
+    form = StudyForm
     list_display = ("title", "owner", "paradigm", "status", "is_demo", "preparation", "created_at")
     list_filter = ("status", "paradigm", "is_demo")
     search_fields = ("title", "description")
     inlines = (TrackInline,)
-    filter_horizontal = ("collaborators",)
     # Recruiters' return links are https; say so now rather than rely on Django 6's default.
     formfield_overrides: ClassVar[dict[Any, dict[str, Any]]] = {
         models.URLField: {"assume_scheme": "https"}
@@ -228,10 +289,18 @@ class StudyAdmin(StudyScopedAdmin):
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset if request.user.is_superuser else queryset.filter(pk__in=_studies(request))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # As in the API: collaborators work on a study; only its owner may delete it.
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or request.user.is_superuser or obj.owner_id == request.user.pk
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and not obj.is_draft:
             fields += [*Study.PREPARATION_FIELDS, "paradigm", "attributes"]
+        if obj is not None and not request.user.is_superuser and obj.owner_id != request.user.pk:
+            fields.append("collaborators")  # as in the API: only the owner shares a study
         return fields
 
     @admin.display(description="Participant link")
@@ -383,6 +452,11 @@ class TrackAdmin(StudyScopedAdmin):
     inlines = (StimulusInline,)
     readonly_fields = ("playback_loudness_lufs",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A track stays in its study (its stimuli's rows name the study, as in the API).
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "study"] if obj is not None else fields
+
     def save_model(self, request: HttpRequest, obj: Track, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         enqueue_track(obj)
@@ -495,6 +569,8 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                 info: OriginalInfo = inspect_original(
                     path, filename=upload.name, min_duration=track.study.excerpt_length
                 )
+                # The admin's form view is one transaction: the lock holds until it is saved.
+                lock_study(track.study_id)
                 check_not_duplicate(track.study, info)
                 check_source_policy(
                     track.study, info.channels, info.lossy, upload.name, info.rate

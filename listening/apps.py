@@ -7,4 +7,5 @@ class ListeningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from listening import checks, throttling  # noqa: F401  (system checks, login receivers)
+        # System checks, login receivers, and the receiver that fails half-done work.
+        from listening import checks, task_recovery, throttling  # noqa: F401

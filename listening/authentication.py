@@ -36,6 +36,8 @@ class ThrottledBasicAuthentication(BasicAuthentication):
     def authenticate_credentials(
         self, userid: str, password: str, request: Any = None
     ) -> tuple[Any, None]:
+        if "\x00" in userid or "\x00" in password:  # PostgreSQL cannot even look it up
+            raise exceptions.AuthenticationFailed("Invalid username/password.")
         if request is not None:
             address = client_address(request)
             wait = login_throttle.wait(userid, address)

@@ -55,5 +55,5 @@ class DatabaseOutageMiddleware:
                 status=503,
             )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        response["Cache-Control"] = "no-store"
+        response["Cache-Control"] = "private, no-store"
         return response

@@ -643,14 +643,39 @@ def webmushra_rows(study: Study) -> Rows:
 # -- writers ------------------------------------------------------------------------------------
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP's list), and
+#: the quote itself, so that exactly one quote comes off every text cell that starts with one.
+_ESCAPED_STARTS = frozenset("=+-@\t\r'")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """Return a CSV cell that no spreadsheet runs as a formula (OWASP CSV injection).
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``,
+    and so does text already starting with ``'``: remove one ``'`` from any text cell
+    that starts with one to get the raw text back. Numbers are never text here (they
+    stay plain numbers, negative ones included); JSON Lines keep the raw text.
+    """
+    if value.__class__ is str and value[:1] in _ESCAPED_STARTS:
+        return "'" + value
+    return value
+
+
 def csv_chunks(columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> Iterator[str]:
-    """Yield CSV text (header first) in chunks of :data:`CHUNK_SIZE` rows."""
+    """Yield CSV text (header first) in chunks of :data:`CHUNK_SIZE` rows, every text cell
+    made safe for spreadsheets (:func:`spreadsheet_text`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    # RFC 4180's CRLF: Python's writer then quotes a field holding a lone carriage return
+    # too (with "\n" it did not, and a participant's "\r" split the row for readers).
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([spreadsheet_text(c) for c in columns])
+    starts = _ESCAPED_STARTS
     while True:
         batch = list(islice(rows, CHUNK_SIZE))
-        writer.writerows(batch)
+        # spreadsheet_text, inlined: a call per cell costs a second on 500,000 ratings.
+        writer.writerows(
+            [["'" + v if v.__class__ is str and v[:1] in starts else v for v in r] for r in batch]
+        )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -722,13 +747,22 @@ def design_summary(study: Study) -> dict[str, Any]:
 
 
 def _frame(path: Path) -> Any:
+    """Read a table of the bundle back, with its text as it was (the report shows it raw)."""
     import pandas as pd
 
     frame = pd.read_csv(path)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_raw_text)
     for column in ("participant", "track", "genre", "provider", "a_provider", "b_provider"):
         if column in frame.columns:
-            frame[column] = frame[column].fillna("").astype(str)
+            frame[column] = frame[column].astype(object).fillna("").astype(str)
     return frame
+
+
+def _raw_text(value: Any) -> Any:
+    """Undo :func:`spreadsheet_text`."""
+    return value[1:] if isinstance(value, str) and value[:1] == "'" else value
 
 
 def _metrics_frame(stimuli: Any) -> tuple[Any, str]:
@@ -815,7 +849,8 @@ def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
         f"# Results of study {study.pk}: {study.title}",
         "",
         "Exported by the listening-test platform as one consistent snapshot of the database.",
-        "Every table is UTF-8 CSV with a header row, one row per observation (long format),",
+        "Every table is UTF-8 CSV (RFC 4180: CRLF line ends, fields with commas, quotes or line",
+        "breaks quoted) with a header row, one row per observation (long format),",
         "readable by `pandas.read_csv`, R's `read.csv` and pingouin. Empty cells are missing",
         "values; times are ISO 8601 in UTC; booleans are `True` / `False`.",
         "",
@@ -824,6 +859,13 @@ def readme_text(study: Study, columns: dict[str, list[str]]) -> str:
         "",
         "Rows of simulated participants (`manage.py simulate_participants`) have",
         "`simulated = True`; never publish them as data.",
+        "",
+        "Safe to open in a spreadsheet: a text cell that starts with `=`, `+`, `-`, `@`, a tab",
+        "or a carriage return (which a spreadsheet would run as a formula) starts with an added",
+        "`'` in every CSV file, and so does text that already started with `'`. Remove one",
+        "leading `'` from any text cell that starts with one to get the raw text back; the",
+        "JSON Lines exports keep the raw text. Numbers are never changed (negative values stay",
+        "plain numbers).",
         "",
         "Reproduce the analysis:",
         "",

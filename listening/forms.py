@@ -87,7 +87,13 @@ def _field(spec: dict[str, Any]) -> forms.Field:
         choices = [(str(c), str(c)) for c in spec.get("choices", [])]
         return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **options)
     if kind == "integer":
-        return forms.IntegerField(min_value=spec.get("min"), max_value=spec.get("max"), **options)
+        # The schema (listening.study_settings) admits whole numbers only; a bound stored
+        # past it (an older version) is ignored rather than failing the participant's page.
+        low, high = (
+            value if isinstance(value, int) and not isinstance(value, bool) else None
+            for value in (spec.get("min"), spec.get("max"))
+        )
+        return forms.IntegerField(min_value=low, max_value=high, **options)
     if kind == "boolean":
         return forms.TypedChoiceField(
             choices=[("yes", "Yes"), ("no", "No")],

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from listening.models import Stimulus, Study, Track
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from django.db.models.fields.files import FieldFile
 
     from analysis.audio import Audio
-    from analysis.io import AudioFile
+    from analysis.errors import AnalysisError
+    from analysis.io import AudioFile, DecodeLimits
 
 logger = logging.getLogger(__name__)
 
@@ -80,26 +81,55 @@ def safe_filename(name: str | None) -> str:
     return text[:200] or "upload"
 
 
+#: The setting behind each limit of analysis.io.DecodeLimits, named in refusals.
+LIMIT_SETTINGS = {
+    "rate": "AUDIO_MAX_SAMPLE_RATE",
+    "seconds": "AUDIO_MAX_SECONDS",
+    "bytes": "AUDIO_MAX_DECODED_BYTES",
+    "budget": "AUDIO_PREPARATION_MAX_BYTES",
+}
+
+
+def decode_limits() -> DecodeLimits:
+    """What decoding one file may cost (settings AUDIO_MAX_*), checked from its header."""
+    from analysis.io import DecodeLimits
+
+    return DecodeLimits(
+        max_rate=settings.AUDIO_MAX_SAMPLE_RATE,
+        max_seconds=settings.AUDIO_MAX_SECONDS,
+        max_bytes=settings.AUDIO_MAX_DECODED_BYTES,
+    )
+
+
+def limit_message(exc: AnalysisError, path: Path, filename: str) -> str:
+    """The researcher's message for a refused file: their file's name, and the setting."""
+    message = str(exc).replace(path.name, filename)
+    if not message.startswith(filename):
+        message = f"{filename}: {message}"
+    setting = LIMIT_SETTINGS.get(getattr(exc, "limit", ""))
+    return f"{message} ({setting})" if setting else message
+
+
 def check_decoded_size(path: Path, filename: str) -> None:
-    """Refuse, from the header alone, a file that would decode to more audio than allowed.
+    """Refuse, from the header alone, a file that would cost more to decode than allowed.
 
     Compressed formats can expand enormously (a FLAC of silence is ~1000x smaller than
-    its samples): the header's frame count bounds what reading will allocate.
+    its samples, and a header may state any rate and length): the rate, the channels
+    and frames x channels bound what reading will allocate.
     """
-    import soundfile as sf
+    from analysis.errors import AnalysisError, AudioTooLargeError, ChannelCountError
+    from analysis.io import check_header, read_header
 
     try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError):
+        header = read_header(path)
+    except AnalysisError:
         return  # not readable at all: read_audio reports it with the right message
-    limit = settings.AUDIO_MAX_SECONDS
-    seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
-    if seconds > limit:
-        raise ValidationError(
-            f"{filename}: {seconds / 60:.1f} minutes of audio is above the limit of "
-            f"{limit / 60:g} minutes (AUDIO_MAX_SECONDS)",
-            code="too_long",
-        )
+    try:
+        check_header(header, decode_limits(), name=path.name)
+    except AudioTooLargeError as exc:
+        raise ValidationError(limit_message(exc, path, filename), code="too_large") from exc
+    except ChannelCountError as exc:
+        raise ValidationError(limit_message(exc, path, filename), code="channels") from exc
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -148,12 +178,9 @@ def inspect_original(
         )
     check_decoded_size(path, filename)
     try:
-        audio = read_audio(path)
+        audio = read_audio(path, limits=decode_limits())
     except AnalysisError as exc:
-        message = str(exc).replace(path.name, filename)
-        if not message.startswith(filename):
-            message = f"{filename}: {message}"
-        raise ValidationError(message, code="unreadable") from exc
+        raise ValidationError(limit_message(exc, path, filename), code="unreadable") from exc
     if is_silent(audio.samples):
         raise ValidationError(f"{filename}: the audio is digital silence", code="silent")
     if min_duration is not None and audio.duration < min_duration:
@@ -215,6 +242,16 @@ def find_duplicate(study: Study, sha256: str) -> Stimulus | None:
     )
 
 
+def lock_study(study_id: int) -> None:
+    """Hold the study's row until the transaction ends, so checks made now stay true.
+
+    PostgreSQL locks the row; SQLite ignores FOR UPDATE, but its write transactions
+    (IMMEDIATE) already run one at a time. Outside a transaction there is nothing to hold.
+    """
+    if transaction.get_connection().in_atomic_block:
+        list(Study.objects.select_for_update().filter(pk=study_id).values_list("pk"))
+
+
 def check_not_duplicate(study: Study, info: OriginalInfo) -> None:
     duplicate = find_duplicate(study, info.sha256)
     if duplicate is not None:
@@ -246,9 +283,32 @@ def copy_original(stimulus: Stimulus, path: str | os.PathLike[str], info: Origin
 
 
 def save_original_row(stimulus: Stimulus) -> None:
-    """Validate and save the row of a stimulus whose original :func:`copy_original` stored."""
+    """Validate and save the row of a stimulus whose original :func:`copy_original` stored.
+
+    Call inside a transaction. Another upload of the same file (or another mix for the
+    track) may have been stored since this one was checked: the study's row is locked
+    (PostgreSQL; SQLite's writers queue anyway) and the checks are made again, and the
+    unique constraints answer for anything that slips past, as a ValidationError too.
+    """
+    track = stimulus.track
+    lock_study(track.study_id)
+    info = OriginalInfo(
+        sha256=stimulus.original_sha256, filename=stimulus.original_filename, size=0,
+        format="", subtype="", rate=0, channels=0, duration=0.0, lossy=False,
+    )  # fmt: skip
+    check_not_duplicate(track.study, info)
     stimulus.full_clean(exclude=["original", "prepared"])
-    stimulus.save()
+    try:
+        with transaction.atomic():
+            stimulus.save()
+    except IntegrityError as exc:
+        check_not_duplicate(track.study, info)
+        if stimulus.role == Stimulus.Role.MIX and track.stimuli.filter(role="mix").exists():
+            raise ValidationError(
+                f"{stimulus.original_filename}: track {track.title!r} already has a mix",
+                code="duplicate",
+            ) from exc
+        raise
 
 
 # -- The pipeline -----------------------------------------------------------------------------
@@ -308,31 +368,38 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         fade_ms=study.fade_ms,
     )
     versions = {s.pk: _Version(s) for s in [*sources, *anchors]}
-    decoded: dict[int, AudioFile] = {}
     # Each version's excerpt plus a margin, conformed to the playback rate, with the
     # index of the mix's first sample in it (see analysis.preparation.conform_span).
     spans: dict[int, tuple[Audio, int]] = {}
 
-    # 1. Decode each original; mono and lossy sources only where the study accepts them.
-    for stimulus in sources:
+    # 1-4. Decode the mix and cut its excerpt; then decode each master in turn, align it
+    # to the mix and cut the same passage. Only the mix and one master are decoded at a
+    # time (within AUDIO_PREPARATION_MAX_BYTES); mono and lossy sources go on only where
+    # the study accepts them; only the excerpt (plus a margin) is converted to the
+    # playback rate: resampling whole tracks would cost more than everything else.
+    def admit(stimulus: Stimulus, audio: AudioFile) -> bool:
         try:
-            logger.info("%s", _where(track, f"decode {stimulus.describe()}"))
-            decoded[stimulus.pk] = audio = _read_original(stimulus)
             check_source_policy(
                 study, audio.channels, audio.lossy, stimulus.original_filename, audio.rate
             )
-        except (AnalysisError, OSError, ValidationError) as exc:
+        except ValidationError as exc:
             versions[stimulus.pk].error = _message(exc)
-            continue
+            return False
         versions[stimulus.pk].fields.update(
             mono_source=audio.channels == 1, lossy_source=bool(audio.lossy)
         )
+        return True
 
-    # 2-4. The mix's excerpt; then each master aligned to the mix at the mix's rate and
-    # the same passage cut. Only the excerpt (plus a margin) is converted to the
-    # playback rate: resampling whole tracks would cost more than everything else.
     mix = track.mix
-    mix_file = decoded.get(mix.pk) if mix is not None else None
+    mix_file: AudioFile | None = None
+    if mix is not None:
+        try:
+            logger.info("%s", _where(track, f"decode {mix.describe()}"))
+            mix_file = _read_original(mix)
+        except (AnalysisError, OSError, ValidationError) as exc:
+            versions[mix.pk].error = _message(exc)
+        if mix_file is not None and not admit(mix, mix_file):
+            mix_file = None
     if mix is not None and mix_file is not None:
         try:
             spans[mix.pk] = conform_span(mix_file.samples, mix_file.rate, spec)
@@ -345,15 +412,25 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     mix_at: dict[int, Audio] = {mix_file.rate: mix_file.samples} if mix_file is not None else {}
     for stimulus in track.masters:
         version = versions[stimulus.pk]
-        if version.error:
+        held = sum(copy.nbytes for copy in mix_at.values())
+        rate = stimulus.original_rate
+        if mix_file is not None and rate is not None and rate not in mix_at:
+            held += round(mix_file.samples.nbytes * rate / mix_file.rate)  # the copy to come
+        try:
+            logger.info("%s", _where(track, f"decode {stimulus.describe()}"))
+            master_file = _read_original(stimulus, held=held)
+        except (AnalysisError, OSError, ValidationError) as exc:
+            version.error = _message(exc)
+            continue
+        if not admit(stimulus, master_file):
             continue
         if not mix_ok or mix_file is None:
             version.error = "cannot be aligned: " + (
                 "the track has no mix" if mix is None else "the track's mix failed"
             )
             continue
+        aligned: Audio | None = None
         try:
-            master_file = decoded[stimulus.pk]
             # Align on the master's own clock (a copy of the mix is resampled when the rates
             # differ), so the master itself is resampled once only: to the playback rate.
             if master_file.rate not in mix_at:
@@ -375,6 +452,8 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
             )
         except AnalysisError as exc:
             version.error = _message(exc)
+        # Let this master go before the next one is decoded: the budget counts one.
+        del master_file, aligned
 
     # 5. Anchors: the reference (or the mix) low-passed, sample-aligned with the rest.
     for anchor in anchors:
@@ -488,7 +567,8 @@ def measure_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
         try:
             if mix_audio is None:
                 mix_audio = _read_original(mix)
-            _measure(master, _read_original(master), mix, mix_audio)
+            held = mix_audio.samples.nbytes  # one master at a time beside the mix
+            _measure(master, _read_original(master, held=held), mix, mix_audio)
         except (AnalysisError, OSError, ValidationError) as exc:
             _save_metrics(master, mix, {}, _message(exc))
         measured[master.pk] = master.metrics_error or "ok"
@@ -531,18 +611,42 @@ def local_copy(stored: FieldFile) -> Iterator[str]:
         yield copy.name
 
 
-def _read_original(stimulus: Stimulus) -> AudioFile:
+def _read_original(stimulus: Stimulus, *, held: int = 0) -> AudioFile:
+    """Decode a stored original, within the per-file limits and the task's budget.
+
+    ``held`` is what the task has decoded already (the track's mix while a master is
+    read): the file's decoded size, read from its header, must fit beside it within
+    AUDIO_PREPARATION_MAX_BYTES, or the file is not decoded at all.
+    """
     from analysis.audio import is_silent
-    from analysis.errors import SilentAudioError
-    from analysis.io import read_audio
+    from analysis.errors import AnalysisError, AudioTooLargeError, SilentAudioError
+    from analysis.io import read_audio, read_header
 
     if not stimulus.original:
         raise ValidationError("no original file is stored")
+    name = stimulus.original_filename or "the original"
     with local_copy(stimulus.original) as path:
-        audio = read_audio(path)
+        try:
+            need = read_header(path).decoded_bytes or 0
+            budget = settings.AUDIO_PREPARATION_MAX_BYTES
+            if held + need > budget:
+                beside = f" beside the {_gib(held)} already decoded for this track" if held else ""
+                raise AudioTooLargeError(
+                    f"{name}: decodes to {_gib(need)}{beside}, above the preparation budget "
+                    f"of {_gib(budget)}",
+                    "budget",
+                )
+            audio = read_audio(path, limits=decode_limits())
+        except AnalysisError as exc:
+            # With the researcher's file name (stored files have random ones) and the setting.
+            raise ValidationError(limit_message(exc, Path(path), name)) from exc
     if is_silent(audio.samples):
         raise SilentAudioError(f"{stimulus.original_filename}: the audio is digital silence")
     return audio
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
 
 
 def _sync_anchor_rows(track: Track) -> list[Stimulus]:

@@ -35,6 +35,7 @@ from django.utils import timezone
 from listening.models import Condition, IdempotencyKey, Rating, Session, Study, Trial
 from listening.models.session import idle_limit
 from listening.models.study import attribute_name
+from listening.paradigms.base import CONDITION_KEY
 from listening.paradigms.mushra import Mushra
 
 #: Activity is recorded once a minute (``Session.touch``); a session seen longer ago
@@ -113,7 +114,7 @@ def well_formed(body: Any) -> bool:
     return (
         type(trial) is int
         and isinstance(condition, str)
-        and bool(condition)
+        and CONDITION_KEY.fullmatch(condition) is not None
         and isinstance(attribute, str)
         and type(score) is int
         and 0 <= score <= 100

@@ -1,7 +1,8 @@
 """The researcher's results pages: a live dashboard of a study and its export downloads.
 
-Every view reaches the study through ``get_study_for_user`` (404 for other people's
-studies) and anonymous visitors are sent to the login page. The tables themselves are
+Every view needs researcher rights (``researcher_required``: anonymous visitors are
+sent to the login page, accounts without the rights get 403) and reaches the study
+through ``get_study_for_user`` (404 for other people's studies). The tables themselves are
 built and streamed by :mod:`listening.exports`; these views only pick what to send.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import statistics
 from typing import Any, cast
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Avg, Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -28,6 +28,7 @@ from listening.exports import (
 )
 from listening.models import AbxAnswer, PreferenceAnswer, Rating, Session, Study
 from listening.planning import plan_from_ratings
+from listening.researchers import researcher_required
 
 #: Everything the download views accept: the tidy tables and the webMUSHRA layout.
 EXPORTABLE = (*ROW_BUILDERS, "webmushra")
@@ -148,7 +149,7 @@ def _planning_inputs(request: HttpRequest) -> tuple[float, float] | None:
     return difference, power
 
 
-@login_required
+@researcher_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     study = _study(request, pk)
     inputs = _planning_inputs(request)
@@ -165,7 +166,7 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "results/dashboard.html", context)
 
 
-@login_required
+@researcher_required
 def export_table(request: HttpRequest, pk: int, table: str, fmt: str) -> StreamingHttpResponse:
     study = _study(request, pk)
     if table not in EXPORTABLE or (table == "webmushra" and fmt != "csv"):
@@ -173,15 +174,13 @@ def export_table(request: HttpRequest, pk: int, table: str, fmt: str) -> Streami
     return streaming_response(study, table, fmt)
 
 
-@login_required
+@researcher_required
 def export_bundle(request: HttpRequest, pk: int) -> FileResponse:
     return bundle_response(_study(request, pk))
 
 
-@login_required
+@researcher_required
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the study's HTML report (the same one the bundle holds), computed now."""
     study = _study(request, pk)
-    response = HttpResponse(exports.study_report(study), content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return HttpResponse(exports.study_report(study), content_type="text/html; charset=utf-8")

@@ -1,4 +1,9 @@
-"""Who may do what with a study: owners and collaborators; everyone else gets 404."""
+"""Who may do what with a study: researchers only; owners and collaborators; everyone else 404.
+
+Every view of the API needs researcher rights (:class:`IsResearcher`, the default
+permission class, asks :func:`listening.researchers.is_researcher`); within them, a
+study is reached only by its owner and collaborators, and anything else is 404.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from listening.models import Stimulus, Study, Track
+from listening.researchers import is_researcher
 
 # Primary keys are 64-bit: a larger number names no row (and would overflow the database).
 MAX_ID = 2**63 - 1
@@ -35,6 +41,15 @@ def tracks_for_user(request: Request) -> QuerySet[Track]:
 
 def stimuli_for_user(request: Request) -> QuerySet[Stimulus]:
     return Stimulus.objects.filter(track__study__in=Study.objects.for_user(request.user))
+
+
+class IsResearcher(permissions.BasePermission):
+    """Only accounts with researcher rights use the researcher API (not any logged-in user)."""
+
+    message = "This account has no researcher rights."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_researcher(request.user)
 
 
 class IsOwnerToDelete(permissions.BasePermission):

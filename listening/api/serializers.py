@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -21,17 +21,35 @@ from listening.preparation import (
     safe_filename,
     uploaded_path,
 )
+from listening.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
+from listening.study_settings import StructuredSettingsMixin
 
-MAX_ATTRIBUTES = 8
+
+class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+    """A researcher named by exact username; one neutral error for every other name."""
+
+    default_error_messages = {"invalid": "Give each collaborator's username as text."}  # noqa: RUF012
+
+    def get_queryset(self) -> Any:
+        return researcher_users()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            if not USERNAME.fullmatch(data):  # never looked up (PostgreSQL refuses a NUL)
+                raise ObjectDoesNotExist
+            return self.get_queryset().get(username=data)
+        except ObjectDoesNotExist:
+            raise serializers.ValidationError(
+                NOT_A_COLLABORATOR.format(name=data), code="does_not_exist"
+            ) from None
 
 
-class StudySerializer(serializers.ModelSerializer[Study]):
+class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study]):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
-    collaborators = serializers.SlugRelatedField(
-        many=True,
-        slug_field="username",
-        queryset=get_user_model().objects.all(),
-        required=False,
+    collaborators = CollaboratorField(
+        many=True, slug_field="username", required=False, help_text="Researchers' usernames."
     )
     participant_path = serializers.CharField(read_only=True)
     track_count = serializers.SerializerMethodField()
@@ -88,15 +106,8 @@ class StudySerializer(serializers.ModelSerializer[Study]):
             "opened_at",
             "closed_at",
         )
-        extra_kwargs: ClassVar[dict[str, dict[str, float]]] = {
-            "loudness_target_lufs": {"min_value": -70.0, "max_value": 0.0},
-            "true_peak_ceiling_dbtp": {"min_value": -20.0, "max_value": 0.0},
-            "excerpt_start": {"min_value": 0.0},
-            "excerpt_length": {"min_value": 1.0, "max_value": 120.0},
-            "fade_ms": {"min_value": 0.0, "max_value": 1000.0},
-            "abx_repetitions": {"min_value": 1, "max_value": 50},
-            "trials_per_participant": {"min_value": 1},
-        }
+        # Numeric ranges come from the model's validators; the structured settings are
+        # checked by the schema in listening.study_settings (StructuredSettingsMixin).
 
     def get_track_count(self, study: Study) -> int:
         return study.tracks.count()
@@ -108,30 +119,6 @@ class StudySerializer(serializers.ModelSerializer[Study]):
                 f"{value} Hz is not an allowed playback rate; use one of "
                 f"{', '.join(map(str, allowed))}"
             )
-        return value
-
-    def validate_attributes(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-            raise serializers.ValidationError("attributes must be a list of names")
-        names = [a.strip() for a in value]
-        if not names or len(names) > MAX_ATTRIBUTES:
-            raise serializers.ValidationError(
-                f"give between 1 and {MAX_ATTRIBUTES} attributes, got {len(names)}"
-            )
-        if any(not n or len(n) > 100 for n in names):
-            raise serializers.ValidationError("attribute names must be 1-100 characters")
-        if len(set(names)) != len(names):
-            raise serializers.ValidationError("attribute names must be unique")
-        return names
-
-    def validate_questionnaire(self, value: Any) -> list[Any]:
-        if not isinstance(value, list):
-            raise serializers.ValidationError("questionnaire must be a list of fields")
-        return value
-
-    def validate_screening(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("screening must be an object")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -362,7 +349,12 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
         updates = validated_data.pop("master_updates", {})
         stimulus = Stimulus(**validated_data, **alignment)
         with uploaded_path(upload) as path:
-            store_original(stimulus, path, info)
+            try:
+                store_original(stimulus, path, info)
+            except DjangoValidationError as exc:
+                # Another upload of this file (or mix) was stored since validation: the same
+                # answer as when it is found there.
+                raise serializers.ValidationError({"file": exc.messages}) from exc
         for pk, fields in updates.items():
             Stimulus.objects.filter(pk=pk).update(**fields)
         return stimulus

@@ -18,6 +18,7 @@ from rest_framework.serializers import BaseSerializer
 
 from listening.api.permissions import (
     IsOwnerToDelete,
+    IsResearcher,
     get_study_for_user,
     object_id,
     stimuli_for_user,
@@ -41,7 +42,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
     """Studies the user owns or collaborates on."""
 
     serializer_class = StudySerializer
-    permission_classes = (*viewsets.ModelViewSet.permission_classes, IsOwnerToDelete)
+    permission_classes = (IsResearcher, IsOwnerToDelete)
 
     def get_queryset(self) -> QuerySet[Study]:
         return Study.objects.for_user(self.request.user).select_related("owner")

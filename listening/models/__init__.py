@@ -11,6 +11,7 @@ from listening.models.session import Condition, Session, Trial
 from listening.models.stimulus import Stimulus
 from listening.models.study import Study, StudyQuerySet
 from listening.models.track import Track
+from listening.models.worker import TaskWorker
 
 __all__ = [
     "AbxAnswer",
@@ -23,6 +24,7 @@ __all__ = [
     "Stimulus",
     "Study",
     "StudyQuerySet",
+    "TaskWorker",
     "Track",
     "Trial",
 ]

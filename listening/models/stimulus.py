@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import PurePath
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -72,6 +73,11 @@ class Stimulus(models.Model):
         FAILED = "failed", "Failed"
 
     track = models.ForeignKey("listening.Track", models.CASCADE, related_name="stimuli")
+    # The track's study, kept on the row (set on save) so the database can refuse one file
+    # twice in a study (stimulus_file_once_per_study), whichever tracks two uploads race to.
+    study = models.ForeignKey(
+        "listening.Study", models.CASCADE, related_name="stimuli", editable=False
+    )
     role = models.CharField(max_length=8, choices=Role.choices)
     system = models.CharField(max_length=8, choices=System.choices, default=System.NONE)
     provider = models.CharField(
@@ -156,12 +162,16 @@ class Stimulus(models.Model):
         ordering = ("track", "role", "pk")
         constraints = (
             models.UniqueConstraint(
-                fields=["track"], condition=Q(role="mix"), name="stimulus_one_mix_per_track"
+                fields=["track"],
+                condition=Q(role="mix"),
+                name="stimulus_one_mix_per_track",
+                violation_error_message="The track already has a mix.",
             ),
             models.UniqueConstraint(
-                fields=["track", "original_sha256"],
+                fields=["study", "original_sha256"],
                 condition=~Q(original_sha256=""),
-                name="stimulus_file_once_per_track",
+                name="stimulus_file_once_per_study",
+                violation_error_message="The same file is already in this study.",
             ),
             models.UniqueConstraint(
                 fields=["track", "anchor_cutoff_hz"],
@@ -178,6 +188,11 @@ class Stimulus(models.Model):
 
     def __str__(self) -> str:
         return self.describe()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.track_id is not None:
+            self.study_id = self.track.study_id
+        super().save(*args, **kwargs)
 
     def describe(self) -> str:
         """Name the stimulus for researchers (never shown to participants)."""

@@ -26,6 +26,13 @@ DEMO_DESCRIPTION = (
 )
 
 
+#: Upper bounds of the numeric settings (the model's validators; the API, admin and import
+#: all read them). Structured settings have theirs in listening.study_settings.
+MAX_EXCERPT_SECONDS = 120.0
+MAX_TRIALS = 1000
+MAX_ABX_REPETITIONS = 50
+
+
 def default_attributes() -> list[str]:
     return list(DEFAULT_ATTRIBUTES)
 
@@ -52,8 +59,10 @@ def new_public_token() -> str:
 
 class StudyQuerySet(models.QuerySet["Study"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> StudyQuerySet:
-        """Studies the user owns or collaborates on; nothing for anonymous users."""
-        if not user.is_authenticated:
+        """Studies the user owns or collaborates on; none without researcher rights."""
+        from listening.researchers import is_researcher
+
+        if not is_researcher(user):
             return self.none()
         return self.filter(Q(owner=user) | Q(collaborators=user)).distinct()
 
@@ -121,12 +130,28 @@ class Study(models.Model):
     attributes = models.JSONField(default=default_attributes, blank=True)
 
     # Preparation settings: changing any of them marks the stimuli for re-preparation.
-    loudness_target_lufs = models.FloatField(default=-23.0)
-    true_peak_ceiling_dbtp = models.FloatField(default=-1.0)
+    loudness_target_lufs = models.FloatField(
+        default=-23.0, validators=[MinValueValidator(-70.0), MaxValueValidator(0.0)]
+    )
+    true_peak_ceiling_dbtp = models.FloatField(
+        default=-1.0, validators=[MinValueValidator(-20.0), MaxValueValidator(0.0)]
+    )
     sample_rate = models.PositiveIntegerField(default=48000)
-    excerpt_start = models.FloatField(default=30.0, help_text="Seconds, in the mix's timeline.")
-    excerpt_length = models.FloatField(default=10.0, help_text="Seconds.")
-    fade_ms = models.FloatField(default=20.0, help_text="Raised-cosine fade in and out, ms.")
+    excerpt_start = models.FloatField(
+        default=30.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Seconds, in the mix's timeline.",
+    )
+    excerpt_length = models.FloatField(
+        default=10.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(MAX_EXCERPT_SECONDS)],
+        help_text="Seconds.",
+    )
+    fade_ms = models.FloatField(
+        default=20.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1000.0)],
+        help_text="Raised-cosine fade in and out, ms.",
+    )
     reference_mode = models.CharField(
         max_length=8, choices=ReferenceMode.choices, default=ReferenceMode.NONE
     )
@@ -150,12 +175,17 @@ class Study(models.Model):
     )
 
     trials_per_participant = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Empty: every track."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TRIALS)],
+        help_text="Empty: every track.",
     )
     balancing = models.CharField(
         max_length=10, choices=Balancing.choices, default=Balancing.BALANCED
     )
-    abx_repetitions = models.PositiveSmallIntegerField(default=4)
+    abx_repetitions = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(MAX_ABX_REPETITIONS)]
+    )
     ab_allow_no_preference = models.BooleanField(default=True)
     # Checks before a participant may leave a trial (run in the browser and again on the server).
     must_play_all = models.BooleanField(default=True, help_text="Every condition played.")
@@ -201,6 +231,8 @@ class Study(models.Model):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ("-created_at",)
+        # Researcher rights (listening.researchers): held by the Researchers group.
+        permissions = (("conduct_research", "Can create and run studies"),)
         constraints = (
             models.CheckConstraint(
                 condition=Q(loudness_target_lufs__gte=-70.0, loudness_target_lufs__lte=0.0),
@@ -279,27 +311,45 @@ class Study(models.Model):
         return {name: getattr(self, name) for name in self.PREPARATION_FIELDS}
 
     def clean(self) -> None:
+        """Check the settings together and against the schema (listening.study_settings);
+        the structured ones are stored normalised."""
+        from listening.study_settings import CLEANERS
+
+        errors: dict[str, list[str]] = {}
         if self.fade_ms and 2 * self.fade_ms / 1000.0 >= self.excerpt_length:
-            raise ValidationError(
-                {
-                    "fade_ms": f"fades of {self.fade_ms:g} ms in and out do not fit an excerpt "
-                    f"of {self.excerpt_length:g} s"
-                }
-            )
+            errors["fade_ms"] = [
+                f"fades of {self.fade_ms:g} ms in and out do not fit an excerpt "
+                f"of {self.excerpt_length:g} s"
+            ]
         if self.pk is not None:
             from listening.material_checks import excerpt_problems
 
             problems = excerpt_problems(self, self.excerpt_start, self.excerpt_length)
             if problems:
-                raise ValidationError({"excerpt_start": problems})
+                errors["excerpt_start"] = list(problems)
         allowed = settings.LISTENING_SAMPLE_RATES
         if self.sample_rate not in allowed:
-            raise ValidationError(
-                {
-                    "sample_rate": f"{self.sample_rate} Hz is not an allowed playback rate; use "
-                    f"{', '.join(map(str, allowed))}"
-                }
-            )
+            errors["sample_rate"] = [
+                f"{self.sample_rate} Hz is not an allowed playback rate; use "
+                f"{', '.join(map(str, allowed))}"
+            ]
+        for name, clean in CLEANERS.items():
+            try:
+                setattr(self, name, clean(getattr(self, name)))
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    def settings_problems(self) -> list[str]:
+        """Every way the stored settings fail the schema (``field: reason``); empty if none."""
+        try:
+            self.clean_fields(exclude=["owner", "collaborators"])
+            self.clean()
+        except ValidationError as exc:
+            errors = exc.message_dict.items()
+            return [f"{field}: {m}" for field, messages in errors for m in messages]
+        return []
 
     def can_edit(self, user: AbstractBaseUser | AnonymousUser) -> bool:
         return Study.objects.for_user(user).filter(pk=self.pk).exists()
@@ -344,6 +394,7 @@ class Study(models.Model):
         problems = []
         if self.status == self.Status.OPEN:
             problems.append("the study is already open")
+        problems.extend(f"settings: {p}" for p in self.settings_problems())
         for track in self.tracks.prefetch_related("stimuli"):
             fingerprint = track.fingerprint()
             for stimulus in track.stimuli.all():

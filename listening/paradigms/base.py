@@ -9,10 +9,14 @@ sends names a condition's role, system, provider or file.
 from __future__ import annotations
 
 import random
+import re
 import string
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
+
+#: What condition keys look like (secrets.token_urlsafe): nothing else is looked up.
+CONDITION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -203,8 +207,9 @@ class Paradigm:
 
     def rated_condition(self, trial: Trial, key: Any, *, roles: Sequence[str] = ()) -> Condition:
         """Return the trial's rated condition with this key, or raise a clear AnswerError."""
-        if not isinstance(key, str) or not key:
-            raise AnswerError(f"condition={key!r} must be a condition key of this trial")
+        if not isinstance(key, str) or not CONDITION_KEY.fullmatch(key):
+            # Not looked up at all (PostgreSQL refuses a NUL in a query: it answered 500).
+            raise AnswerError(f"condition={key[:80]!r} must be a condition key of this trial")
         from listening.models import Condition
 
         try:

@@ -38,6 +38,13 @@ MESSAGES = {
         "This session has been inactive for too long and has expired. Thank you for your time; "
         "please contact the researchers if you think this is a mistake.",
     ),
+    "taken": (
+        409,
+        "Already started",
+        "This Prolific ID has already started this study in another browser. Please continue "
+        "in the browser where you started, or open the study again from Prolific. If you "
+        "think this is a mistake, please contact the researchers through Prolific.",
+    ),
     "busy": (
         429,
         "Please wait",
@@ -89,7 +96,7 @@ def participant_page(step: str | None) -> Callable[[PageView], Callable[..., Htt
             else:
                 response = view(request, session, *args, **kwargs)
             attach_participant(response, session)
-            response["Cache-Control"] = "no-store"
+            response["Cache-Control"] = "private, no-store"
             return response
 
         return wrapper

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_http_methods, require_safe
 
 from listening import screening
@@ -53,12 +54,33 @@ def _may_start(request: HttpRequest) -> bool:
     return count <= limit
 
 
+class ResumeRefused(Exception):
+    """A Prolific id that belongs to a session this request may not resume."""
+
+
 def _resumable(request: HttpRequest, study: Study, ids: dict[str, str]) -> Session | None:
-    """The session this browser (its cookie) or this Prolific participant already started."""
-    if "prolific_pid" in ids:
-        return study.sessions.filter(prolific_pid=ids["prolific_pid"]).first()
+    """The session this browser (its cookie) or this Prolific participant already started.
+
+    A Prolific id alone proves nothing (anyone may type someone else's into the link):
+    its session resumes only in the browser that holds the session's signed cookie, or
+    with the Prolific SESSION_ID it started with. Raise ResumeRefused otherwise.
+    """
     token = participant_token(request)
-    return study.sessions.filter(token=token).first() if token else None
+    if "prolific_pid" not in ids:
+        return study.sessions.filter(token=token).first() if token else None
+    existing = study.sessions.filter(prolific_pid=ids["prolific_pid"]).first()
+    if existing is None:
+        return None
+    if _may_resume(existing, token, ids):
+        return existing
+    raise ResumeRefused
+
+
+def _may_resume(session: Session, token: str | None, ids: dict[str, str]) -> bool:
+    if token and constant_time_compare(session.token, token):
+        return True
+    sent, started = ids.get("prolific_session_id", ""), session.prolific_session_id
+    return bool(sent and started and constant_time_compare(sent, started))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -70,7 +92,10 @@ def landing(request: HttpRequest, public_token: str) -> HttpResponseBase:
     if study.status == Study.Status.CLOSED:
         return message(request, "closed")
     ids = _external_ids(request)
-    existing = _resumable(request, study, ids)
+    try:
+        existing = _resumable(request, study, ids)
+    except ResumeRefused:
+        return message(request, "taken")
     if request.method != "POST":
         return render(
             request,
@@ -85,6 +110,8 @@ def landing(request: HttpRequest, public_token: str) -> HttpResponseBase:
                 existing = Session.objects.create(study=study, **ids)
         except IntegrityError:  # the same Prolific id started in another tab just now
             existing = study.sessions.get(prolific_pid=ids["prolific_pid"])
+            if not _may_resume(existing, participant_token(request), ids):
+                return message(request, "taken")
     response = redirect(existing.url())
     attach_participant(response, existing)
     return response

@@ -21,6 +21,7 @@ from analysis.audio import resample
 from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 from listening.models import Stimulus, Study, Track
 from listening.preparation import file_sha256, inspect_original, store_original
+from listening.researchers import grant_researcher
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
@@ -84,7 +85,8 @@ class TemporaryMediaRootMixin:
 
 
 class StudyFixtures:
-    """Personas (a researcher who owns a study, a collaborator on it, an outsider) and audio."""
+    """Personas (a researcher who owns a study, a collaborator on it, an outsider: all three
+    researchers) and audio."""
 
     researcher: User
     collaborator: User
@@ -96,6 +98,8 @@ class StudyFixtures:
         cls.researcher = User.objects.create_user("researcher", password="pw", is_staff=True)
         cls.collaborator = User.objects.create_user("collaborator", password="pw", is_staff=True)
         cls.outsider = User.objects.create_user("outsider", password="pw", is_staff=True)
+        for user in (cls.researcher, cls.collaborator, cls.outsider):
+            grant_researcher(user)
         cls.study = Study.objects.create(
             owner=cls.researcher,
             title="Masters study",

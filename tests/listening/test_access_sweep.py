@@ -1,9 +1,14 @@
-"""Every URL of the project, walked as an outsider, anonymously and as another participant.
+"""Every URL of the project, walked by every kind of visitor.
 
 The URLs come from the resolver itself, so a new view is swept as soon as it is routed.
 Each parameter is filled with an object of the victim (the researcher's study, track,
-stimulus, participant session and audio keys). Nobody but the victim's researcher may
-get a page that shows any of the victim's data, and no request may cause a server error.
+stimulus, participant session and audio keys). The visitors: anonymous, an account with
+no researcher rights (not staff), a staff account with no researcher rights, another
+researcher, another participant, and the study's collaborator and owner. Nobody but the
+owner and the collaborator may get a page that shows any of the victim's data, nobody
+without researcher rights gets a researcher page, the owner and the collaborator reach
+every page of their study, no request causes a server error, and every answer is
+marked ``Cache-Control: private, no-store``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from django.urls import get_resolver
@@ -25,6 +31,19 @@ from tests.listening.participant_fixtures import Participant, ParticipantTestCas
 # Open to anyone by design: the home page, a study's public link (it shows the study's
 # title), the login pages and the API's schema and docs (they describe, never show, data).
 PUBLIC = ("", "s/<str:public_token>/", "admin/login/", "admin/logout/", "api/schema/", "api/docs/")
+#: The admin's pages for any staff account: the (empty) index and its own password.
+STAFF_DOOR = ("admin/", "admin/password_change/", "admin/password_change/done/", "admin/jsi18n/")
+#: Pages of one study (or of all of one's studies) that its owner and collaborators use.
+STUDY_PAGES = ("studies/", "api/studies/", "api/^", "admin/listening/")
+#: What the owner or a collaborator may not do, by design: add sessions by hand (they come
+#: from participants), or, as a collaborator, delete the owner's study.
+REFUSED = {
+    "owner": {"admin/listening/session/add/"},
+    "collaborator": {
+        "admin/listening/session/add/",
+        "admin/listening/study/<path:object_id>/delete/",
+    },
+}
 GROUP = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 
 
@@ -75,7 +94,8 @@ class AccessSweepTestCase(ParticipantTestCase):
         }
         model = re.search(r"(?:admin/\w+/|api/\^)(\w+?)(?:ies)?s?/", pattern)
         name = model.group(1) if model else "study"
-        name = {"stud": "study", "stimul": "stimulus"}.get(name, name)
+        # The pattern's model, singular ("studies" -> stud, "stimuli" / "stimulus" -> stimul...).
+        name = "stimulus" if name.startswith("stimul") else {"stud": "study"}.get(name, name)
         pk = str(objects.get(name, self.open_study.pk))
         return {
             "pk": pk,
@@ -100,12 +120,20 @@ class AccessSweepTestCase(ParticipantTestCase):
             *(t.title.encode() for t in self.open_study.tracks.all()),
         ]
 
+    def logged_in(self, user: User) -> Client:
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        return client
+
     def personas(self) -> dict[str, Client]:
-        outsider = Client(raise_request_exception=False)
-        outsider.force_login(self.outsider)
+        """Everyone who must not see the victim's data."""
+        member = User.objects.create_user("member", password="pw")
+        staff = User.objects.create_user("staff-only", password="pw", is_staff=True)
         return {
             "anonymous": Client(raise_request_exception=False),
-            "outsider": outsider,
+            "member": self.logged_in(member),
+            "staff": self.logged_in(staff),
+            "outsider": self.logged_in(self.outsider),
             "participant": self.attacker.client,
         }
 
@@ -114,9 +142,11 @@ class AccessSweepTestCase(ParticipantTestCase):
         problems = []
         swept = 0
         assert PARTICIPANT_COOKIE in self.attacker.client.cookies
-        for pattern in url_patterns():
+        personas = self.personas()
+        # Logging out last: it would end the logged-in personas' sessions for the rest.
+        for pattern in sorted(url_patterns(), key=lambda p: p == "admin/logout/"):
             path = fill(pattern, self.values(pattern))
-            for persona, client in self.personas().items():
+            for persona, client in personas.items():
                 for method in ("get", "post"):
                     response = getattr(client, method)(path)
                     swept += 1
@@ -126,8 +156,7 @@ class AccessSweepTestCase(ParticipantTestCase):
                         else response.content
                     )
                     where = f"{persona} {method.upper()} {path} -> {response.status_code}"
-                    if response.status_code >= 500:
-                        problems.append(f"{where}: server error")
+                    problems += self.common_problems(where, response)
                     leaked = [s for s in secrets if s in body]
                     if pattern == "s/<str:public_token>/":
                         leaked = [s for s in leaked if s != b"SECRET-STUDY-TITLE"]
@@ -135,12 +164,51 @@ class AccessSweepTestCase(ParticipantTestCase):
                         problems.append(f"{where}: shows {leaked}")
                     if pattern.startswith(("p/", "a/")) and response.status_code not in (404, 405):
                         problems.append(f"{where}: another session's page or audio")
-                    if (
+                    if persona == "staff" and pattern in STAFF_DOOR:
+                        # Staff status opens the admin's door (its index, which then shows
+                        # nothing, and the account's own password), no researcher page.
+                        if b"/admin/listening/" in body:
+                            problems.append(f"{where}: lists the researcher's admin")
+                    elif (
                         persona != "outsider"
                         and pattern not in PUBLIC
                         and not pattern.startswith(("p/", "a/"))
                         and response.status_code < 300
                     ):
-                        problems.append(f"{where}: a researcher page without login")
-        assert swept > 300
+                        problems.append(f"{where}: a researcher page without researcher rights")
+        assert swept > 400
         assert not problems, "\n".join(problems)
+
+    def test_the_owner_and_the_collaborator_reach_every_page_of_their_study(self) -> None:
+        self.open_study.collaborators.add(self.collaborator)
+        problems = []
+        reached = 0
+        for persona, user in (("owner", self.researcher), ("collaborator", self.collaborator)):
+            client = self.logged_in(user)
+            for pattern in url_patterns():
+                if not pattern.startswith(STUDY_PAGES):
+                    continue
+                path = fill(pattern, self.values(pattern))
+                response = client.get(path)  # reading only: a POST could close the study
+                if response.streaming:
+                    b"".join(response.streaming_content)
+                where = f"{persona} GET {path} -> {response.status_code}"
+                problems += self.common_problems(where, response)
+                refused = pattern in REFUSED[persona]
+                if refused and response.status_code != 403:
+                    problems.append(f"{where}: should be refused")
+                elif not refused and response.status_code >= 400 and response.status_code != 405:
+                    problems.append(f"{where}: their own study's page refused")
+                reached += response.status_code < 400
+        assert reached > 60
+        assert not problems, "\n".join(problems)
+
+    def common_problems(self, where: str, response: Any) -> list[str]:
+        """What no answer to anyone may do: fail, or be kept by a cache."""
+        problems = []
+        if response.status_code >= 500:
+            problems.append(f"{where}: server error")
+        directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+        if not {"private", "no-store"} <= directives:
+            problems.append(f"{where}: Cache-Control {response.get('Cache-Control')!r}")
+        return problems

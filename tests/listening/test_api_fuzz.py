@@ -25,6 +25,7 @@ from schemathesis.generation import GenerationMode
 
 from config.wsgi import application
 from listening.models import Study, Track
+from listening.researchers import grant_researcher
 from tests.listening.base import DUMMY
 
 # A fast hasher: Basic authentication checks the password on every generated request.
@@ -41,6 +42,7 @@ def researcher(db: None, settings: Any, tmp_path: Path) -> User:
     settings.TASKS = DUMMY
     settings.MEDIA_ROOT = tmp_path
     user = User.objects.create_user("fuzzer", password="pw", is_staff=True)
+    grant_researcher(user)
     study = Study.objects.create(owner=user, title="Fuzzed", sample_rate=48000)
     Track.objects.create(study=study, title="Song", genre="pop")
     return user

@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from listening.models import Stimulus, Study
+from listening.researchers import is_researcher
 from tests.listening.base import BaseTestCase
 
 
@@ -50,6 +51,7 @@ class MakeDemoStudyTestCase(BaseTestCase):
         researcher = authenticate(username="researcher", password="s3cret-pw")
         assert researcher is not None
         assert researcher.is_staff  # type: ignore[union-attr]
+        assert is_researcher(researcher)  # the API and the results pages need the right
         text = out.getvalue()
         assert f"http://127.0.0.1:8000/s/{study.public_token}/" in text
         assert "http://127.0.0.1:8000/admin/" in text

@@ -47,6 +47,12 @@ class AnswersTestCase(ParticipantTestCase):
         rating = Rating.objects.get()
         assert (rating.score, rating.changes, rating.attribute) == (73, 2, "clarity")
 
+    def test_a_condition_no_key_can_be_is_refused_without_a_lookup(self) -> None:
+        # PostgreSQL cannot compare a NUL: such a key answered 500 there.
+        for key in ("a\x00b", "\x00", "x" * 65, "a b"):
+            self.assert_refused(self.rate(key), 400, "must be a condition key of this trial")
+        assert not Rating.objects.exists()
+
     def test_a_repeated_idempotency_key_changes_nothing_twice(self) -> None:
         self.rate(self.keys[0], 40, key="k-1")
         self.rate(self.keys[0], 50, key="k-2")

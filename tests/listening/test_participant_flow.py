@@ -50,10 +50,12 @@ class LandingTestCase(ParticipantTestCase):
 
     def test_it_resumes_the_session_of_a_returning_prolific_participant(self) -> None:
         first = self.participant()
-        first.start("?PROLIFIC_PID=abc123")
+        first.start("?PROLIFIC_PID=abc123&SESSION_ID=se7")
         first.consent()
-        other = Participant(self.open_study)  # another browser, same Prolific id
-        response = other.start("?PROLIFIC_PID=abc123")
+        # Another browser, back from Prolific with the same ids (an id alone is refused:
+        # test_prolific_resume).
+        other = Participant(self.open_study)
+        response = other.start("?PROLIFIC_PID=abc123&SESSION_ID=se7")
         assert other.token == first.token
         assert response["Location"] == f"/p/{first.token}/questionnaire"
         assert Session.objects.count() == 1

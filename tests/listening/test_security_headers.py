@@ -87,3 +87,43 @@ class SecurityHeadersTestCase(ParticipantTestCase):
         response = self.client.get(script.group(1).replace("&amp;", "&"))
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/javascript")
+
+
+class PrivateCacheTestCase(ParticipantTestCase):
+    """Nothing a participant or a researcher is sent may be kept by a cache or on disk."""
+
+    study_options = {"screening": {"tests": []}}  # noqa: RUF012
+
+    def assert_private(self, response: object, what: str) -> None:
+        header = response["Cache-Control"]  # type: ignore[index]
+        assert {"private", "no-store"} <= {d.strip() for d in header.split(",")}, (what, header)
+
+    def test_participant_pages_answers_and_audio(self) -> None:
+        cache.clear()
+        participant = Participant(self.open_study, self.client)
+        self.assert_private(self.client.get(self.open_study.participant_path()), "landing")
+        started = participant.start()
+        self.assert_private(started, "start")
+        for step in ("consent",):
+            self.assert_private(self.client.get(participant.url(step)), step)
+        participant.consent()
+        participant.questionnaire()
+        participant.calibrate()
+        data = participant.trial_data("training")
+        self.assert_private(self.client.get(participant.url("training")), "training")
+        saved = participant.save({"trial": data["trial"]["id"], "type": "submit"})
+        self.assert_private(saved, "answers")
+        audio = self.client.get(f"/a/{data['conditions'][0]['key']}")
+        assert audio["Cache-Control"] == "private, no-store"  # its own, deliberate policy
+
+    def test_researcher_pages_and_exports(self) -> None:
+        self.login(self.researcher)
+        base = f"/studies/{self.open_study.pk}/results/"
+        api = f"/api/studies/{self.open_study.pk}/"
+        for path in (
+            base, base + "ratings.csv", base + "sessions.jsonl", base + "bundle.zip",
+            api, api + "exports/ratings.csv", api + "exports/bundle.zip", "/admin/",
+        ):  # fmt: skip
+            response = self.client.get(path)
+            assert response.status_code == 200, path
+            self.assert_private(response, path)

@@ -130,6 +130,13 @@ class ApiLoginThrottleTestCase(BaseTestCase):
         assert "Too many failed login attempts. Try again in 15 minutes." in response.data["detail"]
         assert 14 * 60 < int(response["Retry-After"]) <= 15 * 60
 
+    def test_a_nul_in_the_credentials_is_a_failed_login_not_a_server_error(self) -> None:
+        # PostgreSQL cannot look a username with a NUL up: it answered 500 there.
+        for username, password in (("a\x00b", "pw"), ("researcher", "p\x00w")):
+            response = self.get(username, password)
+            assert response.status_code in (401, 403)
+            assert response.data["code"] == "authentication_failed"
+
     def test_it_leaves_other_users_and_addresses_alone(self) -> None:
         for _ in range(10):
             self.get("researcher", "wrong")

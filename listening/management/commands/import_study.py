@@ -45,6 +45,7 @@ from listening.preparation import (
     prepare_track,
     save_original_row,
 )
+from listening.researchers import GROUP, is_researcher
 from listening.tasks import enqueue_preparation, measure_track_task
 
 COLUMNS = ("track", "genre", "file", "role", "system", "provider")
@@ -141,7 +142,8 @@ class Command(BaseCommand):
         try:
             study.full_clean(exclude=["owner"])
         except ValidationError as exc:
-            raise CommandError(f"invalid study settings: {'; '.join(exc.messages)}") from exc
+            reasons = [f"{field}: {m}" for field, ms in exc.message_dict.items() for m in ms]
+            raise CommandError(f"invalid study settings: {'; '.join(reasons)}") from exc
 
         quiet = options["verbosity"] == 0
         rows = self._read_manifest(manifest, folder)
@@ -173,10 +175,16 @@ class Command(BaseCommand):
         users = get_user_model().objects
         if username:
             try:
-                return users.get(username=username)
+                owner = users.get(username=username)
             except users.model.DoesNotExist:
                 raise CommandError(f"no user {username!r}; create it first") from None
-        superusers = list(users.filter(is_superuser=True)[:2])
+            if not is_researcher(owner):
+                raise CommandError(
+                    f"{username!r} has no researcher rights; add the account to the "
+                    f"{GROUP!r} group first (manage.py researchers add {username})"
+                )
+            return owner
+        superusers = list(users.filter(is_superuser=True, is_active=True)[:2])
         if len(superusers) != 1:
             raise CommandError("give --owner USERNAME (there is not exactly one superuser)")
         return superusers[0]

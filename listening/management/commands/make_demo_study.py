@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from listening.models import Study
 from listening.models.study import DEMO_DESCRIPTION
+from listening.researchers import grant_researcher
 
 GENRES = ("pop", "rock", "jazz", "classical", "electronic")
 RESEARCHER = "researcher"
@@ -120,6 +121,7 @@ class Command(BaseCommand):
         user.is_staff = True  # the admin is the researcher's workspace
         user.set_password(password)
         user.save()
+        grant_researcher(user)
         return user
 
     def _delete_study(self, study: Study) -> None:
