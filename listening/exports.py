@@ -752,7 +752,8 @@ def _frame(path: Path) -> Any:
 
     frame = pd.read_csv(path)
     for column in frame.columns:
-        if frame[column].dtype == object:
+        # pandas 3 reads text as its own string dtype, older pandas as object.
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(_raw_text)
     for column in ("participant", "track", "genre", "provider", "a_provider", "b_provider"):
         if column in frame.columns:

@@ -202,19 +202,18 @@ def inspect_original(
     )
 
 
-#: Sample rates a source may have: the resampler's range, and enough for speech at least.
-SOURCE_RATES = (8000, 384000)
-
-
 def check_source_policy(
     study: Study, channels: int, lossy: bool, filename: str, rate: int | None = None
 ) -> None:
     """Refuse mono and lossy-coded sources unless the study accepts them (and says so), and
-    sample rates outside :data:`SOURCE_RATES`."""
-    if rate is not None and not SOURCE_RATES[0] <= rate <= SOURCE_RATES[1]:
+    sample rates outside the accepted range (the one of :func:`decode_limits`, for files
+    stored before a setting changed)."""
+    limits = decode_limits()
+    if rate is not None and not limits.min_rate <= rate <= limits.max_rate:
         raise ValidationError(
-            f"{filename}: a sample rate of {rate} Hz is outside {SOURCE_RATES[0]}-"
-            f"{SOURCE_RATES[1]} Hz; convert the file to 44.1 or 48 kHz",
+            f"{filename}: {rate} Hz is outside the accepted sample rates "
+            f"({limits.min_rate}-{limits.max_rate} Hz) (AUDIO_MAX_SAMPLE_RATE); convert the "
+            "file to 44.1 or 48 kHz",
             code="rate",
         )
     if channels == 1 and not study.accept_mono:

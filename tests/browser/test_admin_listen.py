@@ -18,6 +18,7 @@ from django.test.testcases import LiveServerThread
 
 from listening.models import Stimulus
 from listening.preparation import measure_track
+from listening.researchers import grant_researcher
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -46,6 +47,7 @@ def test_a_researcher_reads_metrics_and_listens_in_the_admin(live_server, page) 
     from tests.listening.participant_fixtures import build_study
 
     owner = User.objects.create_user("admin-researcher", password="pw-listen", is_staff=True)
+    grant_researcher(owner)  # staff opens the admin; the researcher right shows the studies
     study = build_study(owner, tracks=1, anchors=False)
     for track in study.tracks.all():
         measure_track(track.pk)

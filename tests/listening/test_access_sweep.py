@@ -82,7 +82,14 @@ class AccessSweepTestCase(ParticipantTestCase):
     def values(self, pattern: str) -> dict[str, str]:
         session = self.victim.refresh()
         track = self.open_study.tracks.first()
-        stimulus = Stimulus.objects.filter(track__study=self.open_study).first()
+        # A version with both files (an anchor has no original), so the admin's audio
+        # routes have something to serve to those who may hear it.
+        stimulus = (
+            Stimulus.objects.filter(track__study=self.open_study)
+            .exclude(original="")
+            .exclude(prepared="")
+            .first()
+        )
         assert track is not None
         assert stimulus is not None
         objects = {

@@ -29,7 +29,7 @@ class CurrentTestCase(ParticipantTestCase):
         response = (p or self.p).client.get((p or self.p).url("current"))
         assert response.status_code == 200
         assert response["Content-Type"] == "application/json"
-        assert response["Cache-Control"] == "no-store"
+        assert response["Cache-Control"] == "private, no-store"
         return response.json()
 
     def rate(self, trial: int, key: str, score: int) -> None:
