@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
-from listening.randomisation import count_exposures, plan_session
+from listening.randomisation import plan_session
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -248,9 +248,9 @@ class Session(models.Model):
                 track_ids,
                 items,
                 min(k, len(track_ids)) if k else None,
-                count_exposures(previous),
+                previous,
                 seed,
-                participant_index=len(previous),
+                balancing=study.balancing,
             )
             # Everything drawn after the plan (A/B sides, X) comes from one generator of the seed.
             rng = random.Random(f"{seed}:trials")

@@ -96,8 +96,10 @@ class Study(models.Model):
         MASTER = "master", "A chosen master as reference, with a hidden copy"
 
     class Balancing(models.TextChoices):
-        RANDOM = "random", "Random track order per participant"
-        BALANCED = "balanced", "Least-heard tracks first (balanced exposure)"
+        # Both draw every trial's order anew and choose the least-heard tracks first
+        # (listening.randomisation); they differ in how orders balance across sessions.
+        RANDOM = "random", "Uniformly random orders of tracks and of each trial's versions"
+        BALANCED = "balanced", "Williams balanced Latin squares (exact balance across sessions)"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="owned_studies"
