@@ -39,6 +39,8 @@ class StudySerializer(serializers.ModelSerializer[Study]):
             "id",
             "title",
             "description",
+            "public_title",
+            "public_description",
             "is_demo",
             "owner",
             "collaborators",

@@ -40,7 +40,13 @@ LiveServerThread.server_class = SerialWSGIServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SECRETS = ("landr-secret", "mastering engineer secret", "track title secret", "_secret.wav")
+SECRETS = (
+    "landr-secret",
+    "mastering engineer secret",
+    "track title secret",
+    "researcher study title secret",
+    "_secret.wav",
+)
 WORDS = re.compile(
     r"(?<![a-z0-9_-])(human|ai|anchor|mix|master|hidden|provider|system)(?![a-z0-9_-])"
 )

@@ -18,6 +18,8 @@ SECRET_PROVIDER = "LANDR-SECRET"
 SECRET_HUMAN = "Mastering Engineer Secret"
 SECRET_FILES = ("human_master_secret.wav", "ai_master_secret.wav", "mix_secret.wav")
 SECRET_TITLE = "Track Title Secret"
+#: The researcher's title of the study: participant pages show the public title instead.
+SECRET_STUDY_TITLE = "Researcher Study Title Secret"
 
 
 def build_study(
@@ -35,7 +37,8 @@ def build_study(
     from tests.listening.base import StudyFixtures
 
     settings = {
-        "title": "Participant study",
+        "title": SECRET_STUDY_TITLE,
+        "description": f"{SECRET_STUDY_TITLE}: the researcher's own notes",
         "excerpt_start": 1.0,
         "excerpt_length": 3.0,
         "sample_rate": 48000,
@@ -194,4 +197,4 @@ class ParticipantTestCase(BaseTestCase):
         return Participant(self.open_study, self.client)
 
 
-__all__ = ["RATE", "Participant", "ParticipantTestCase", "build_study"]
+__all__ = ["RATE", "SECRET_STUDY_TITLE", "Participant", "ParticipantTestCase", "build_study"]
