@@ -6,7 +6,11 @@ deliberately broken planners to show that it can fail:
 * within a session no letter-to-condition mapping holds through the session: the
   share of sessions whose trials all share one order equals chance, computed exactly
   for the design (each trial's order is uniform over the m! orders and independent of
-  the other trials', so T trials share one with probability (1/m!)^(T-1));
+  the other trials', so T trials share one with probability (1/m!)^(T-1)). Random
+  sessions are independent: a binomial test. Balanced sessions of one Williams block
+  are not (the block's last listener takes the row left), blocks are: the counts per
+  block are compared with their expectation by a one-sample t-test (every session
+  hears every track, so blocks begin together on all tracks);
 * across sessions each condition occupies each position equally often: a chi-square
   test of the condition x position table does not reject.
 
@@ -36,13 +40,16 @@ TRACKS = [1, 2, 3]
 M = 4
 #: Condition i of every track is the same kind of version (say, i = 0 the mix).
 CONDITIONS = {t: [10 * t + i for i in range(M)] for t in TRACKS}
+#: The design of the "one order" check: two trials of three versions, chance 1/6.
+PAIR = [1, 2]
+THREE = {t: [10 * t + i for i in range(3)] for t in PAIR}
 
 Planner = Callable[[list[dict[str, Any]], int], dict[str, Any]]
 
 
-def planner(balancing: str) -> Planner:
+def planner(balancing: str, tracks: list[int] = TRACKS, conditions: Any = CONDITIONS) -> Planner:
     def plan(plans: list[dict[str, Any]], seed: int) -> dict[str, Any]:
-        return plan_session(TRACKS, CONDITIONS, None, plans, seed, balancing=balancing)
+        return plan_session(tracks, conditions, None, plans, seed, balancing=balancing)
 
     return plan
 
@@ -51,12 +58,13 @@ def one_row_per_session(plans: list[dict[str, Any]], seed: int) -> dict[str, Any
     """The defect of issue 13.1: each trial's Williams row numbered by its track's exposure,
     which is the same for every track when everyone hears every track."""
     exposures = count_exposures(plans)
-    rows = williams_square(M)
-    order = random.Random(seed).sample(TRACKS, len(TRACKS))
+    rows = williams_square(3)
+    order = random.Random(seed).sample(PAIR, len(PAIR))
     return {
         "track_order": order,
+        "participant_index": len(plans),
         "condition_order": [
-            [CONDITIONS[t][i] for i in rows[exposures.get(t, 0) % M]] for t in order
+            [THREE[t][i] for i in rows[exposures.get(t, 0) % len(rows)]] for t in order
         ],
     }
 
@@ -89,15 +97,24 @@ def simulate(plan: Planner, n: int = SESSIONS) -> list[dict[str, Any]]:
 def indices(plan: dict[str, Any]) -> list[tuple[int, ...]]:
     """Each trial's order as condition kinds (the index within its track's list)."""
     return [
-        tuple(CONDITIONS[track].index(c) for c in order)
+        tuple(THREE[track].index(c) for c in order)
         for track, order in zip(plan["track_order"], plan["condition_order"], strict=True)
     ]
 
 
-def share_pvalue(plans: list[dict[str, Any]]) -> float:
-    same = sum(len(set(indices(plan))) == 1 for plan in plans)
-    chance = (1 / math.factorial(M)) ** (len(TRACKS) - 1)
-    return float(stats.binomtest(same, len(plans), chance).pvalue)
+def share_pvalue(plans: list[dict[str, Any]], *, blocks: bool) -> float:
+    """Test that the share of sessions (PAIR design) whose two trials share one order is
+    chance: binomial over sessions, or a t-test over complete Williams blocks."""
+    chance = (1 / math.factorial(3)) ** (len(PAIR) - 1)
+    same = [len(set(indices(plan))) == 1 for plan in plans]
+    if not blocks:
+        return float(stats.binomtest(sum(same), len(same), chance).pvalue)
+    rows = len(williams_square(3))  # 6 listeners a block
+    complete = len(same) // rows * rows
+    sums = np.array(same[:complete], float).reshape(-1, rows).sum(axis=1)
+    if sums.std() == 0:  # every block alike: no spread to test against
+        return 1.0 if sums[0] == rows * chance else 0.0
+    return float(stats.ttest_1samp(sums, rows * chance).pvalue)
 
 
 def position_statistic(tables: list[np.ndarray]) -> tuple[float, int]:
@@ -126,8 +143,10 @@ def plans(request: Any) -> list[dict[str, Any]]:
     return simulate(planner(request.param))
 
 
-def test_trials_share_one_order_only_by_chance(plans: list[dict[str, Any]]) -> None:
-    assert share_pvalue(plans) > 0.001
+@pytest.mark.parametrize("balancing", ["random", "balanced"])
+def test_trials_share_one_order_only_by_chance(balancing: str) -> None:
+    plans = simulate(planner(balancing, PAIR, THREE))
+    assert share_pvalue(plans, blocks=balancing == "balanced") > 0.001
 
 
 def test_condition_by_position_is_balanced(plans: list[dict[str, Any]]) -> None:
@@ -138,7 +157,9 @@ def test_condition_by_position_is_balanced(plans: list[dict[str, Any]]) -> None:
 
 
 def test_the_checks_reject_broken_planners() -> None:
-    assert share_pvalue(simulate(one_row_per_session)) < 1e-6  # every session one order
+    broken = simulate(one_row_per_session)  # every session one order
+    assert share_pvalue(broken, blocks=False) < 1e-6
+    assert share_pvalue(broken, blocks=True) < 1e-6
     assert position_pvalue(simulate(naive_shuffle)) < 0.001
     assert position_pvalue(simulate(fixed_order, 200)) < 1e-6
 
