@@ -2,6 +2,7 @@
 
 from listening.models.responses import (
     AbxAnswer,
+    AudioDelivery,
     IdempotencyKey,
     ListenEvent,
     PreferenceAnswer,
@@ -14,6 +15,7 @@ from listening.models.track import Track
 
 __all__ = [
     "AbxAnswer",
+    "AudioDelivery",
     "Condition",
     "IdempotencyKey",
     "ListenEvent",

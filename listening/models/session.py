@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from listening import evidence
 from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
 from listening.randomisation import plan_session
 
@@ -347,6 +348,21 @@ class Session(models.Model):
         if not isinstance(body, dict):
             raise AnswerError("the request body must be a JSON object")
         trial = self.trial_for_request(body.get("trial"))
+        # Only the trial on screen: listening to a trial not reached yet, or to one already
+        # submitted, is not something a page can report (the server times it from the page).
+        if trial.state == Trial.State.DONE:
+            raise AnswerError(
+                f"trial={trial.position} was already submitted; its listening events can no "
+                "longer change.",
+                409,
+            )
+        current = self.current_trial()
+        if current is None or current.pk != trial.pk:
+            raise AnswerError(
+                f"trial={trial.position} has not been reached yet: listening events are "
+                "accepted for the current trial only.",
+                409,
+            )
         events = body.get("events")
         if not isinstance(events, list) or len(events) > MAX_EVENTS:
             raise AnswerError(f"events must be a list of at most {MAX_EVENTS} events")
@@ -440,16 +456,21 @@ class Trial(models.Model):
             self.state, self.started_at = self.State.ACTIVE, timezone.now()
             self.save(update_fields=["state", "started_at"])
 
-    def played_keys(self) -> list[str]:
-        """Keys of the conditions the listening log shows were played."""
-        from listening.models.responses import ListenEvent
+    def listening_conditions(self) -> list[Condition]:
+        """The trial's conditions in order, with what the listening checks read."""
+        fields = ("trial_id", "position", "role", "key", "stimulus__prepared_frames")
+        return list(
+            self.conditions.select_related("stimulus")
+            .only(*fields, "stimulus__prepared_rate")
+            .order_by("position")
+        )
 
-        played = ListenEvent.objects.filter(
-            trial=self,
-            kind__in=[ListenEvent.Kind.PLAY, ListenEvent.Kind.SWITCH],
-            condition__isnull=False,
-        ).values_list("condition__key", flat=True)
-        return sorted(set(played))
+    def played_keys(self) -> list[str]:
+        """Keys of the conditions the server's evidence shows were played (listening.evidence):
+        their file delivered to this session and their listening time on the server's clock."""
+        conditions = self.listening_conditions()
+        ids = evidence.played(self, conditions, self.session.study)
+        return sorted(c.key for c in conditions if c.pk in ids)
 
     def page_data(self) -> dict[str, Any]:
         """Everything the trial page needs (the JSON the JavaScript reads); names nothing."""

@@ -20,6 +20,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import OperationalError
 from django.test.testcases import LiveServerThread
 
+from listening import evidence
 from listening.models import Rating, Session, Study
 
 # Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls
@@ -284,6 +285,10 @@ def test_mushra_session_with_keyboard_mouse_and_a_reload(page, live_server):
     assert session.state == "complete"
     assert session.prolific_pid == "e2e-mushra"
     assert session.events.filter(kind="switch").exists()
+    # The server's own evidence: it sent every file of every trial whole to this session.
+    for trial in db(lambda: list(session.rated_trials())):
+        every = db(lambda t=trial: set(t.conditions.values_list("pk", flat=True)))
+        assert db(lambda t=trial: evidence.delivered(t)) == every
     rec.assert_names_nothing()
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.test import Client
+from django.utils import timezone
 
 from listening.audio_serving import PARTICIPANT_COOKIE
-from listening.models import Session, Study, Track
+from listening.models import Session, Study, Track, Trial
 from listening.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase, versions
 
@@ -173,11 +175,42 @@ class Participant:
     def save(self, body: Any, **kwargs: Any) -> Any:
         return self.post("answers", body, **kwargs)
 
-    def play_all(self, data: dict[str, Any]) -> Any:
-        events = [
-            {"type": "switch", "to": c["key"], "from": None, "position": 0.5}
-            for c in data["conditions"]
+    def fetch_audio(self, data: dict[str, Any]) -> None:
+        """Download every file of the trial, as the page does before it can play."""
+        keys = [c["key"] for c in data["conditions"]]
+        if data.get("reference"):
+            keys.insert(0, data["reference"]["key"])
+        for key in keys:
+            response = self.client.get(f"/a/{key}")
+            assert response.status_code == 200, response.status_code
+            b"".join(response.streaming_content)
+
+    def play_all(self, data: dict[str, Any], seconds: float | None = None) -> Any:
+        """Listen to every condition as the page does: fetch every file, then play each for
+        ``seconds`` (the study's minimum and a little) in turn, and log it.
+
+        The server times listening on its own clock from when it served the trial's page;
+        instead of waiting, the test moves that moment back by the time spent listening.
+        """
+        self.fetch_audio(data)
+        keys = [c["key"] for c in data["conditions"]]
+        if seconds is None:
+            seconds = self.refresh().study.min_listen_seconds + 0.1
+        now = timezone.now()
+        start = now - timedelta(seconds=seconds * len(keys))
+        Trial.objects.filter(
+            session=self.session, position=data["trial"]["id"], started_at__gt=start
+        ).update(started_at=start - timedelta(seconds=1))
+
+        def at(i: int) -> str:
+            return (start + timedelta(seconds=seconds * i)).isoformat()
+
+        events: list[dict[str, Any]] = [
+            {"type": "play", "position": 0.0, "condition": keys[0], "at": at(0)}
         ]
+        for i, key in enumerate(keys[1:], start=1):
+            events.append({"type": "switch", "from": keys[i - 1], "to": key, "at": at(i)})
+        events.append({"type": "pause", "condition": keys[-1], "at": at(len(keys))})
         return self.post("events", {"trial": data["trial"]["id"], "events": events})
 
 
