@@ -103,10 +103,43 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
 
         return _stream(request, size, playback.open, on_sent=sent)
     session = Session.objects.by_token(token)
-    data = screening.clip(session, key) if session is not None and not session.is_finished else None
-    if data is None:
+    found = (
+        screening.clip(session, key) if session is not None and not session.is_finished else None
+    )
+    if found is None:
         raise Http404()
-    return _stream(request, len(data), lambda mode: io.BytesIO(data))
+    data, once = found
+    if not once or request.method == "HEAD":  # the calibration signal loops; HEAD sends none
+        return _stream(request, len(data), lambda mode: io.BytesIO(data))
+    # A screening clip is sent once: each of its bytes at most once per session.
+    assert session is not None
+    wanted = requested_range(request, len(data))
+    if wanted is None:
+        return _unsatisfiable(len(data))
+    granted = screening.reserve(session, key, *wanted)
+    if granted is None:
+        response = HttpResponse(
+            "This sound has already been played: each sound plays only once.",
+            status=410,
+            content_type="text/plain; charset=utf-8",
+        )
+        return _private(response)
+    return _stream(request, len(data), lambda mode: io.BytesIO(data), granted=granted)
+
+
+def requested_range(request: HttpRequest, size: int) -> tuple[int, int, bool] | None:
+    """The bytes a request asks for: (first, last, whether by Range); None: unsatisfiable."""
+    header = request.headers.get("Range")
+    if not header:
+        return 0, size - 1, False
+    parsed = parse_range(header, size)
+    return None if parsed is None else (*parsed, True)
+
+
+def _unsatisfiable(size: int) -> HttpResponseBase:
+    response = HttpResponse(status=416)
+    response["Content-Range"] = f"bytes */{size}"
+    return _private(response)
 
 
 def _stream(
@@ -114,20 +147,18 @@ def _stream(
     size: int,
     opener: Callable[[str], IO[bytes]],
     on_sent: Callable[[int, int], None] | None = None,
+    granted: tuple[int, int] | None = None,
 ) -> HttpResponseBase:
-    """Answer with the file (or the requested range); ``on_sent(first, count)`` is told,
-    when the response ends, how many bytes from ``first`` went out."""
-    first, last = 0, size - 1
-    header = request.headers.get("Range")
-    partial = False
-    if header:
-        parsed = parse_range(header, size)
-        if parsed is None:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return _private(response)
-        first, last = parsed
-        partial = True
+    """Answer with the file, the requested range or the ``granted`` one (first, last);
+    ``on_sent(first, count)`` is told, when the response ends, how many bytes went out."""
+    if granted is not None:
+        first, last = granted
+        partial = (first, last) != (0, size - 1) or "Range" in request.headers
+    else:
+        wanted = requested_range(request, size)
+        if wanted is None:
+            return _unsatisfiable(size)
+        first, last, partial = wanted
     length = last - first + 1
     f = opener("rb")
     f.seek(first)

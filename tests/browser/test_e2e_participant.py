@@ -67,9 +67,14 @@ def make_study(paradigm: str, **options: Any) -> Study:
     from tests.listening.participant_fixtures import build_study
 
     owner = User.objects.create_user("owner-e2e", password="pw")
-    defaults = {"reference_mode": "mix", "anchors": True}
+    # Three screening clips, not six: they play one after another, each in full.
+    defaults: dict[str, Any] = {
+        "reference_mode": "mix",
+        "anchors": True,
+        "screening": {"tests": ["antiphase"], "trials_per_test": 3},
+    }
     if paradigm != "mushra":
-        defaults = {"reference_mode": "none", "anchors": False}
+        defaults.update(reference_mode="none", anchors=False)
     return build_study(owner, paradigm=paradigm, min_listen_seconds=0.2, **{**defaults, **options})
 
 
@@ -325,7 +330,9 @@ def test_pairwise_session(page, live_server, paradigm):
 
 
 def test_failing_the_screening_ends_with_thanks(page, live_server):
-    study = make_study("mushra", screening={"tests": ["antiphase"], "attempts": 2})
+    study = make_study(
+        "mushra", screening={"tests": ["antiphase"], "attempts": 2, "trials_per_test": 3}
+    )
     rec = Recorder(page)
     start_and_screen(page, live_server, study, rec, correct=False)
     page.wait_for_selector("text=headphone check did not succeed")
