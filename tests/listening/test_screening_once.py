@@ -31,9 +31,7 @@ from tests.listening.participant_fixtures import ParticipantTestCase
         ([[0, 10], [60, 100]], 99, 99, True, None),
     ],
 )
-def test_grant(
-    sent: list[list[int]], first: int, last: int, ranged: bool, expected: Any
-) -> None:
+def test_grant(sent: list[list[int]], first: int, last: int, ranged: bool, expected: Any) -> None:
     assert grant(sent, first, last, ranged) == expected
 
 
