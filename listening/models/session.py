@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from listening import evidence
@@ -42,7 +42,6 @@ def new_condition_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-MAX_EVENTS = 1000
 EVENT_TYPES = {"play", "pause", "stop", "switch", "seek", "loop", "ended"}
 
 
@@ -122,6 +121,9 @@ class Session(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When the session finished, however it finished."
+    )
+    event_count = models.PositiveIntegerField(
+        default=0, help_text="Listening events stored (capped: LISTENING_EVENTS_PER_SESSION)."
     )
 
     objects = SessionQuerySet.as_manager()
@@ -338,7 +340,15 @@ class Session(models.Model):
         if body.get("type") == "submit":
             self.submit_trial(trial)
             return {"next_url": self.url()}
+        limit = settings.LISTENING_ANSWERS_PER_TRIAL
+        if trial.answer_count >= limit:
+            raise AnswerError(
+                f"trial={trial.position} has reached its limit of {limit} saved answers; "
+                "nothing more is stored for it.",
+                413,
+            )
         get_paradigm(trial.kind).save_answer(trial, body)
+        Trial.objects.filter(pk=trial.pk).update(answer_count=F("answer_count") + 1)
         return {"saved": True}
 
     def record_events(self, body: Any) -> int:
@@ -364,8 +374,15 @@ class Session(models.Model):
                 409,
             )
         events = body.get("events")
-        if not isinstance(events, list) or len(events) > MAX_EVENTS:
-            raise AnswerError(f"events must be a list of at most {MAX_EVENTS} events")
+        if not isinstance(events, list):
+            raise AnswerError("events must be a list of events")
+        per_request = settings.LISTENING_EVENTS_PER_REQUEST
+        if len(events) > per_request:
+            raise AnswerError(
+                f"{len(events)} events in one request; at most {per_request} are accepted "
+                "(send them in smaller batches). Nothing was stored.",
+                413,
+            )
         conditions = {c.key: c for c in trial.conditions.all()}
         rows = []
         for event in events:
@@ -391,8 +408,24 @@ class Session(models.Model):
                     client_time_ms=_epoch_ms(event.get("at")),
                 )
             )
-        ListenEvent.objects.bulk_create(rows)
-        return len(rows)
+        count = len(rows)
+        for stored, limit, what in (
+            (trial.event_count, settings.LISTENING_EVENTS_PER_TRIAL, f"trial={trial.position}"),
+            (self.event_count, settings.LISTENING_EVENTS_PER_SESSION, "this session"),
+        ):
+            if count and stored + count > limit:
+                raise AnswerError(
+                    f"{what} has reached its limit of {limit} listening events "
+                    f"({stored} stored); these {count} were not stored.",
+                    413,
+                )
+        if count:
+            ListenEvent.objects.bulk_create(rows)
+            # The session's row is locked (views.answers): the counts cannot race.
+            Trial.objects.filter(pk=trial.pk).update(event_count=F("event_count") + count)
+            Session.objects.filter(pk=self.pk).update(event_count=F("event_count") + count)
+            self.event_count += count
+        return count
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -441,6 +474,9 @@ class Trial(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # What the participant wrote to this trial, for the caps (LISTENING_*_PER_TRIAL).
+    event_count = models.PositiveIntegerField(default=0, help_text="Listening events stored.")
+    answer_count = models.PositiveIntegerField(default=0, help_text="Answers saved.")
 
     class Meta:
         ordering = ("session_id", "position")
