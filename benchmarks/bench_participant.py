@@ -52,6 +52,11 @@ def setup_django(folder: Path) -> None:
     os.environ["APP_VAR_DIR"] = str(folder)
     os.environ["TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # One session saves back to back here: the per-session limits (a real participant's
+    # pace) would refuse most of it. These benchmarks time the save, not the limiter.
+    os.environ["LISTENING_PARTICIPANT_RATE"] = "1000000"
+    os.environ["LISTENING_PARTICIPANT_BURST"] = "1000000"
+    os.environ["LISTENING_ANSWERS_PER_TRIAL"] = "100000000"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(REPO))
     import django

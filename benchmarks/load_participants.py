@@ -25,8 +25,13 @@ holds the last acknowledged score of its (trial, condition, attribute), its ``ch
 count equals the number of distinct acknowledged keys, no rating exists that was never
 acknowledged, and every retry got the first response back.
 
+With ``--flood N``, N more sessions flood the server once everyone rates: each sends
+listening-event batches and rating saves back to back from ``--flood-connections``
+connections (issue 14.3); the report then says what they sent, what the server answered
+and stored, and the honest saves' latency per window shows what the flood cost them.
+
     .venv/bin/python benchmarks/load_participants.py [--participants 200] [--seconds 30]
-        [--ramp 10] [--workers 4] [--threads 2] [--postgres]
+        [--ramp 10] [--workers 4] [--threads 2] [--postgres] [--flood 1]
 
 Loopback only; the whole run is bounded (``--deadline``), and gunicorn and PostgreSQL
 are stopped at the end, also on error.
@@ -385,6 +390,69 @@ class Participant(threading.Thread):
                            "response": data, "retry_of": retry_of})
 
 
+#: The tests' own POST (untimed; the benchmark's Browser overrides it with a timed one).
+PLAIN_POST = participant_http.Browser.post_json
+
+
+class Flooder(Participant):
+    """A session that floods the server (issue 14.3): it walks to its first trial like a
+    participant, then from ``connections`` connections at once sends listening-event
+    batches (``batch`` events each) and rating saves back to back, without pause, for
+    ``seconds`` from ``start_flood``. What the server answered is counted per status."""
+
+    def __init__(self, *args: Any, connections: int = 3, batch: int = 200, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.name = f"flooder-{self.number}"
+        self.connections, self.batch = connections, batch
+        self.statuses: dict[str, int] = defaultdict(int)
+        self.count_lock = threading.Lock()
+        self.start_flood = 0.0
+
+    def _train_and_rate(self, b: Browser, base: str) -> None:
+        data, csrf = self._trial_page(b, f"{base}/training", "flood setup")
+        b.post_json("flood setup", f"{base}/answers", {"trial": data["trial"]["id"],
+                    "type": "submit"}, str(uuid.uuid4()), csrf)
+        data, csrf = self._trial_page(b, f"{base}/trial", "flood setup")
+        self.trial_id = data["trial"]["id"]
+        keys = [c["key"] for c in data["conditions"]]
+        attrs = [a["id"] for a in data["attributes"]]
+        time.sleep(max(0.0, self.start_flood - time.monotonic()))
+        threads = [
+            threading.Thread(target=self._flood, args=(b.cookies, base, csrf, keys, attrs, i))
+            for i in range(self.connections)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _flood(self, cookies, base, csrf, keys, attrs, lane: int) -> None:
+        b = Browser(self.port, self.stats)
+        b.cookies = dict(cookies)
+        events = [{"type": "seek", "from": 0.0, "to": 1.0}] * self.batch
+        until = self.start_flood + self.seconds
+        sent = 0
+        try:
+            while time.monotonic() < until:
+                if (sent + lane) % 2:
+                    kind, url = "flood events", f"{base}/events"
+                    body: dict[str, Any] = {"trial": self.trial_id, "events": events}
+                else:
+                    kind, url = "flood answers", f"{base}/answers"
+                    body = {"trial": self.trial_id, "type": "rating",
+                            "condition": self.rng.choice(keys), "attribute": self.rng.choice(attrs),
+                            "score": self.rng.randint(0, 100)}
+                status, _, _ = b.timed(
+                    kind, lambda u=url, bd=body: PLAIN_POST(b, u, bd, str(uuid.uuid4()), csrf),
+                    expect=(200, 413, 429),
+                )
+                with self.count_lock:
+                    self.statuses[f"{kind} {status}"] += 1
+                sent += 1
+        finally:
+            b.close()
+
+
 # -- setup and teardown ------------------------------------------------------------------------
 
 
@@ -552,6 +620,12 @@ def main() -> int:
     parser.add_argument(
         "--no-screening", action="store_true", help="Open the study without a headphone check."
     )
+    parser.add_argument(
+        "--flood", type=int, default=0,
+        help="Sessions that flood the server with events and answers once everyone is rating.",
+    )
+    parser.add_argument("--flood-connections", type=int, default=3, help="Per flooding session.")
+    parser.add_argument("--flood-batch", type=int, default=200, help="Events per flood request.")
     args = parser.parse_args()
     t0 = time.monotonic()
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("deadline")))
@@ -592,13 +666,22 @@ def main() -> int:
             start_at = begin + args.ramp * i / max(1, args.participants)
             people.append(Participant(i, port, landing, stats, start_at, rating_until,
                                       args.seconds, db_lock, args.seed * 100003 + i))
+        flooders = []
+        for i in range(args.flood):
+            flooder = Flooder(10_000 + i, port, landing, stats, begin, rating_until, args.seconds,
+                              db_lock, args.seed * 7919 + i, connections=args.flood_connections,
+                              batch=args.flood_batch)
+            # The flood starts once everyone has arrived and rates, and lasts --seconds:
+            # it meets the steady state (everyone rates for --seconds after arriving).
+            flooder.start_flood = begin + args.ramp + 5
+            flooders.append(flooder)
         probes = Probes()
         probes.start()
         wall = wall_started = time.monotonic()
         cpu_before = cpu_split(gunicorn.pid)
-        for p in people:
+        for p in [*people, *flooders]:
             p.start()
-        for p in people:
+        for p in [*people, *flooders]:
             p.join(max(1.0, rating_until + 60 - time.monotonic()))
         wall = time.monotonic() - wall
         cpu = {k: v - cpu_before[k] for k, v in cpu_split(gunicorn.pid).items()}
@@ -614,6 +697,8 @@ def main() -> int:
               f"{percentile(saves, 95) / percentile(floor, 50):.1f}x the floor's p50")
         server_side(folder / "access.log")
         over_time(stats.saves, wall_started, probes, lone_lag)
+        if flooders:
+            flood_report(flooders, wall_started)
         cores = os.cpu_count() or 1
         print(f"\nCPU during the run ({cores} cores, {wall * cores:.0f} core-seconds available): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
@@ -644,6 +729,26 @@ def main() -> int:
             pass
         live.close()  # gunicorn, and the PostgreSQL server if any
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def flood_report(flooders: list[Flooder], started: float) -> None:
+    """What the flooding sessions sent, what the server answered, and what it stored."""
+    from listening.models import IdempotencyKey, ListenEvent, Session
+
+    print("\nflooding sessions (from "
+          f"{flooders[0].start_flood - started:.0f} s; honest saves in the windows after it):")
+    for f in flooders:
+        total = sum(f.statuses.values())
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(f.statuses.items()))
+        session = Session.objects.filter(token=f.token).first()
+        if session is None:
+            print(f"  flooder {f.number}: no session ({f.failed})")
+            continue
+        events = ListenEvent.objects.filter(session=session).count()
+        keys = IdempotencyKey.objects.filter(session=session).count()
+        print(f"  flooder {f.number}: {total} requests on {f.connections} connections "
+              f"({answers}); stored {events} events, {keys} idempotency keys"
+              + (f"; FAILED {f.failed}" if f.failed else ""))
 
 
 def over_time(

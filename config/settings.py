@@ -222,6 +222,25 @@ if not 2 <= LISTENING_PLAYBACK_VARIANTS <= 32:
 LISTENING_SESSION_IDLE_MINUTES = env_int("LISTENING_SESSION_IDLE_MINUTES", 48 * 60)
 LISTENING_SESSION_STARTS_PER_HOUR = env_int("LISTENING_SESSION_STARTS_PER_HOUR", 30)
 CSRF_FAILURE_VIEW = "listening.views.errors.csrf_failure"
+# What one participant session may write (answers and listening events): a sustained
+# rate of requests per second with a burst, per worker process (429 over it), and caps
+# on events per request, per trial and per session and on answers per trial (413).
+LISTENING_PARTICIPANT_RATE = env_float("LISTENING_PARTICIPANT_RATE", 10.0)
+LISTENING_PARTICIPANT_BURST = env_int("LISTENING_PARTICIPANT_BURST", 40)
+LISTENING_EVENTS_PER_REQUEST = env_int("LISTENING_EVENTS_PER_REQUEST", 200)
+LISTENING_EVENTS_PER_TRIAL = env_int("LISTENING_EVENTS_PER_TRIAL", 5000)
+LISTENING_EVENTS_PER_SESSION = env_int("LISTENING_EVENTS_PER_SESSION", 50000)
+LISTENING_ANSWERS_PER_TRIAL = env_int("LISTENING_ANSWERS_PER_TRIAL", 5000)
+for _name in (
+    "LISTENING_PARTICIPANT_RATE",
+    "LISTENING_PARTICIPANT_BURST",
+    "LISTENING_EVENTS_PER_REQUEST",
+    "LISTENING_EVENTS_PER_TRIAL",
+    "LISTENING_EVENTS_PER_SESSION",
+    "LISTENING_ANSWERS_PER_TRIAL",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r} must be greater than 0")
 
 # Researcher API requests per user (anonymous callers: per address), e.g. "1200/minute".
 LISTENING_API_RATE = env_str("LISTENING_API_RATE", "1200/minute")

@@ -267,6 +267,8 @@ class StudyAdmin(StudyScopedAdmin):
             "Participants",
             {
                 "fields": [
+                    "public_title",
+                    "public_description",
                     "consent_text",
                     "instructions",
                     "questionnaire",

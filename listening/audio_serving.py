@@ -5,6 +5,9 @@ the condition: the signed cookie set by :func:`attach_participant`, or the sessi
 token in the ``X-Session-Token`` header. Anything else is a plain 404, the same as an
 unknown key, so keys cannot be probed. Responses name nothing: no file name, no
 Content-Disposition, no ETag or Last-Modified, and are never stored by caches.
+
+When a condition's response ends, the bytes it sent are recorded for its session
+(``listening.evidence``): the server's own evidence that the trial's audio was delivered.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, St
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_safe
 
+from listening import evidence
 from listening.models import Condition, Session, Stimulus
 from listening.playback_variants import session_variant
 
@@ -93,12 +97,51 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
             or not playback
         ):
             raise Http404()
-        return _stream(request, playback.size, playback.open)
+        size = playback.size
+        session_id, condition_id = condition.trial.session.pk, condition.pk
+
+        def sent(first: int, count: int) -> None:
+            evidence.record_delivery(session_id, condition_id, first, count, size)
+
+        return _stream(request, size, playback.open, on_sent=sent)
     session = Session.objects.by_token(token)
-    data = screening.clip(session, key) if session is not None and not session.is_finished else None
-    if data is None:
+    found = (
+        screening.clip(session, key) if session is not None and not session.is_finished else None
+    )
+    if found is None:
         raise Http404()
-    return _stream(request, len(data), lambda mode: io.BytesIO(data))
+    data, once = found
+    if not once or request.method == "HEAD":  # the calibration signal loops; HEAD sends none
+        return _stream(request, len(data), lambda mode: io.BytesIO(data))
+    # A screening clip is sent once: each of its bytes at most once per session.
+    assert session is not None
+    wanted = requested_range(request, len(data))
+    if wanted is None:
+        return _unsatisfiable(len(data))
+    granted = screening.reserve(session, key, *wanted)
+    if granted is None:
+        response = HttpResponse(
+            "This sound has already been played: each sound plays only once.",
+            status=410,
+            content_type="text/plain; charset=utf-8",
+        )
+        return _private(response)
+    return _stream(request, len(data), lambda mode: io.BytesIO(data), granted=granted)
+
+
+def requested_range(request: HttpRequest, size: int) -> tuple[int, int, bool] | None:
+    """The bytes a request asks for: (first, last, whether by Range); None: unsatisfiable."""
+    header = request.headers.get("Range")
+    if not header:
+        return 0, size - 1, False
+    parsed = parse_range(header, size)
+    return None if parsed is None else (*parsed, True)
+
+
+def _unsatisfiable(size: int) -> HttpResponseBase:
+    response = HttpResponse(status=416)
+    response["Content-Range"] = f"bytes */{size}"
+    return _private(response)
 
 
 def _playback_file(condition: Condition) -> Any:
@@ -107,31 +150,35 @@ def _playback_file(condition: Condition) -> Any:
 
 
 def _stream(
-    request: HttpRequest, size: int, opener: Callable[[str], IO[bytes]]
+    request: HttpRequest,
+    size: int,
+    opener: Callable[[str], IO[bytes]],
+    on_sent: Callable[[int, int], None] | None = None,
+    granted: tuple[int, int] | None = None,
 ) -> HttpResponseBase:
-    first, last = 0, size - 1
-    header = request.headers.get("Range")
-    partial = False
-    if header:
-        parsed = parse_range(header, size)
-        if parsed is None:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return _private(response)
-        first, last = parsed
-        partial = True
+    """Answer with the file, the requested range or the ``granted`` one (first, last);
+    ``on_sent(first, count)`` is told, when the response ends, how many bytes went out."""
+    if granted is not None:
+        first, last = granted
+        partial = (first, last) != (0, size - 1) or "Range" in request.headers
+    else:
+        wanted = requested_range(request, size)
+        if wanted is None:
+            return _unsatisfiable(size)
+        first, last, partial = wanted
     length = last - first + 1
     f = opener("rb")
     f.seek(first)
-    streaming: StreamingHttpResponse
+    counted = CountingFile(f, first)
+    status = 206 if partial else 200
+    streaming: Tallied
     if request.method == "GET" and last == size - 1:
-        streaming = FileRest(f, length, status=206 if partial else 200, content_type="audio/flac")
+        streaming = FileRest(counted, length, status=status, content_type="audio/flac")
     else:
-        streaming = StreamingHttpResponse(
-            _read(f, length) if request.method == "GET" else iter(()),
-            status=206 if partial else 200,
-            content_type="audio/flac",
-        )
+        content = _read(counted, length) if request.method == "GET" else iter(())
+        streaming = Tallied(content, status=status, content_type="audio/flac")
+        streaming.counted = counted
+    streaming.on_sent = on_sent
     streaming["Content-Length"] = str(length)
     streaming["Accept-Ranges"] = "bytes"
     if partial:
@@ -164,7 +211,63 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
-class FileRest(StreamingHttpResponse):
+class CountingFile:
+    """An open file a response sends from byte ``first``, counting how far it got.
+
+    Read through Python (the test client, wsgiref, gunicorn without sendfile), the reads
+    are counted. Sent by ``socket.sendfile`` (gunicorn), which is documented to seek the
+    file to where it stopped, on return and on error, the seek tells (gunicorn then moves
+    the descriptor back itself, so the file's position alone would not).
+    """
+
+    def __init__(self, f: IO[bytes], first: int) -> None:
+        self.f, self.first, self.reached = f, first, first
+        self._close = f.close  # kept: Django may point ``close`` at the response's
+
+    @property
+    def sent(self) -> int:
+        return self.reached - self.first
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.f.read(size)
+        self.reached += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self.f.seek(offset, whence)
+        self.reached = max(self.reached, position)
+        return position
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def fileno(self) -> int:
+        return self.f.fileno()  # raises for files without a descriptor (object storage)
+
+    def close(self) -> None:
+        self._close()
+
+
+class Tallied(StreamingHttpResponse):
+    """A streaming response that reports, when it ends, the bytes of its file it sent."""
+
+    counted: CountingFile | None = None
+    on_sent: Callable[[int, int], None] | None = None
+
+    def _report(self) -> None:
+        counted, on_sent = self.counted, self.on_sent
+        self.on_sent = None  # once, even if close() is called again
+        if counted is not None and on_sent is not None and counted.sent > 0:
+            on_sent(counted.first, counted.sent)
+
+    def close(self) -> None:
+        try:
+            self._report()
+        finally:
+            super().close()
+
+
+class FileRest(Tallied):
     """The rest of an open file from its current position (what browsers ask for:
     ``bytes=N-``). Django hands ``file_to_stream`` to the WSGI server's file wrapper,
     so gunicorn sends it with ``sendfile`` instead of copying it through Python; without
@@ -173,20 +276,20 @@ class FileRest(StreamingHttpResponse):
 
     block_size = _CHUNK
 
-    def __init__(self, f: IO[bytes], length: int, **kwargs: Any) -> None:
+    def __init__(self, f: CountingFile, length: int, **kwargs: Any) -> None:
         super().__init__(_read(f, length), **kwargs)
-        self.file_to_stream = f
-        # Kept before Django points the file's close() at this response's close().
-        self._close_file = f.close
+        self.counted = self.file_to_stream = f
 
     def close(self) -> None:
         try:
-            self._close_file()
+            self._report()
+            if self.counted is not None:
+                self.counted._close()
         finally:
             super().close()
 
 
-def _read(f: IO[bytes], length: int) -> Iterator[bytes]:
+def _read(f: IO[bytes] | CountingFile, length: int) -> Iterator[bytes]:
     try:
         while length > 0:
             chunk = f.read(min(_CHUNK, length))

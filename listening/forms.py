@@ -143,7 +143,14 @@ class ScreeningForm(forms.Form):
                     error_messages={"required": "Choose 1, 2 or 3."},
                 )
                 group.append(
-                    {"field": name, "key": item["key"], "number": i + 1, "bound": self[name]}
+                    {
+                        "field": name,
+                        "key": item["key"],
+                        "number": i + 1,
+                        "bound": self[name],
+                        # Played before (a reload): it is not sent again.
+                        "played": bool(item.get("served")),
+                    }
                 )
             self.groups.append({"kind": test["kind"], "items": group})
 

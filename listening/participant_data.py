@@ -2,9 +2,10 @@
 
 A participant is one :class:`~listening.models.Session`. Everything stored about them
 hangs off it: the session row (Prolific ids, consent, questionnaires, screening, plan),
-its trials and their conditions, ratings, ABX and preference answers, listening events
-and the stored replies of idempotent requests. Erasing deletes all of those rows in one
-transaction; the study, its stimuli and other participants stay as they were.
+its trials and their conditions, ratings, ABX and preference answers, listening events,
+the record of the audio sent to it and the stored replies of idempotent requests.
+Erasing deletes all of those rows in one transaction; the study, its stimuli and other
+participants stay as they were.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import models, transaction
 
 from listening.models import (
     AbxAnswer,
+    AudioDelivery,
     Condition,
     IdempotencyKey,
     ListenEvent,
@@ -34,6 +36,7 @@ PARTICIPANT_TABLES: dict[type[models.Model], str] = {
     AbxAnswer: "trial__session",
     PreferenceAnswer: "trial__session",
     ListenEvent: "session",
+    AudioDelivery: "session",
     IdempotencyKey: "session",
 }
 
@@ -61,7 +64,9 @@ def participant_record(session: Session) -> dict[str, Any]:
     :data:`JSON_ENCODER`), one list of rows per table."""
     tables = {model._meta.label: _rows(model, session) for model in PARTICIPANT_TABLES}
     return {
-        "study": {"id": session.study_id, "title": session.study.title},
+        # The public title: the record may go to the participant, who never sees the
+        # researcher's (it can name what the study compares).
+        "study": {"id": session.study_id, "title": session.study.participant_title},
         "session": tables.pop(Session._meta.label)[0],
         "tables": tables,
     }

@@ -6,20 +6,30 @@ which order each trial presents its conditions (which condition becomes "A", "B"
 session as JSON, and replayed on every reload, so a resumed session sees exactly
 the same pages.
 
-Balance across participants:
+Which tracks: when each participant hears only ``k`` of the study's ``n`` tracks, the
+``k`` tracks heard least so far are chosen (ties broken by the seeded generator), so
+every track's exposure count stays within one of the others'.
 
-* exposure: when each participant hears only ``k`` of the study's ``n`` tracks, the
-  ``k`` tracks heard least so far are chosen (ties broken by the seeded generator),
-  so every track's exposure count stays within one of the others';
-* positions: by default the track order and each trial's condition order are
-  uniformly random permutations (every ordering can occur; positions are balanced
-  in expectation). Given the participant's ordinal number, positions follow rows of
-  a Williams balanced Latin square instead: the track order takes row
-  ``participant_index`` and each trial's condition order takes the row numbered by
-  how many earlier participants heard that track, so over every block of ``m``
-  listeners of a track (``2m`` for odd ``m``) each of its ``m`` conditions sits in
-  each position equally often and each one follows each other one equally often
-  (first-order carry-over), whatever subset of tracks each listener hears.
+Every trial draws its own condition order, independently of the session's other
+trials, so no letter names one version through a session. How (the study's
+``balancing``):
+
+* ``random``: the track order and each trial's condition order are uniformly random
+  permutations; positions are balanced across sessions in expectation.
+* ``balanced``: the track order is row ``participant_index`` of a Williams balanced
+  Latin square. Each track's listeners are taken in blocks of ``R`` (the square's
+  rows: ``m`` for ``m`` conditions, ``2m`` when ``m`` is odd); a block has its own
+  Williams square, relabelled by a random permutation of the track's conditions drawn
+  by the block's first listener, and each listener of the block takes one of its rows
+  not yet taken, at random. Over every complete block each condition sits in each
+  position equally often and follows each other condition equally often (first-order
+  carry-over). Each single order is still uniform over all ``m!`` orders (the
+  relabelling is uniform and secret), and the rows of a session's trials are drawn
+  independently, so spotting one version (an anchor, say) tells nothing about the
+  other letters of that trial or about any other trial.
+
+The blocks are read from the earlier sessions' plans (``previous``), which record the
+relabelled square and the row of every trial.
 """
 
 from __future__ import annotations
@@ -28,7 +38,10 @@ import random
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
+BALANCED = "balanced"
+RANDOM = "random"
+BALANCING = (BALANCED, RANDOM)
 
 
 def williams_square(n: int) -> list[list[int]]:
@@ -71,21 +84,18 @@ def choose_tracks(
     return [track for track in track_ids if track in chosen]
 
 
-def _arrange(items: Sequence[Any], rng: random.Random, row: Sequence[int] | None) -> list[Any]:
-    """Permute ``items`` uniformly at random, or along one Latin-square row."""
-    if row is None:
-        shuffled = list(items)
-        rng.shuffle(shuffled)
-        return shuffled
-    return [items[i] for i in row]
+def _shuffled(items: Sequence[Any], rng: random.Random) -> list[Any]:
+    shuffled = list(items)
+    rng.shuffle(shuffled)
+    return shuffled
 
 
 def _validate(
     track_ids: Sequence[Hashable],
     conditions_by_track: Mapping[Hashable, Sequence[Hashable]],
     k: int | None,
-    exposures: Mapping[Hashable, int],
-    participant_index: int | None,
+    previous: Sequence[Mapping[str, Any]],
+    balancing: str,
 ) -> int:
     if not track_ids:
         raise ValueError("track_ids is empty: the study has no tracks")
@@ -102,79 +112,137 @@ def _validate(
             raise ValueError(f"track {track!r} has no conditions in conditions_by_track")
         if len(set(conditions)) != len(conditions):
             raise ValueError(f"track {track!r} lists a condition twice: {list(conditions)!r}")
-    for track, count in exposures.items():
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"exposures[{track!r}]={count!r} must be a count >= 0")
-    if participant_index is not None and (
-        isinstance(participant_index, bool)
-        or not isinstance(participant_index, int)
-        or participant_index < 0
-    ):
-        raise ValueError(f"participant_index={participant_index!r} must be an integer >= 0")
+    if balancing not in BALANCING:
+        raise ValueError(f"balancing={balancing!r} must be one of {list(BALANCING)}")
+    for plan in previous:
+        if not isinstance(plan, Mapping) or not isinstance(plan.get("track_order"), list):
+            raise ValueError(f"previous plan {plan!r} has no track_order list")
     return k
+
+
+Squares = dict[Hashable, list[Mapping[str, Any]]]
+
+
+def recorded_squares(previous: Sequence[Mapping[str, Any]]) -> Squares:
+    """Collect the Williams records of the earlier plans per track (one pass over them)."""
+    found: Squares = {}
+    for plan in previous:
+        squares = plan.get("squares")
+        if not isinstance(squares, list):
+            continue  # a random plan, or one from before the squares were recorded
+        for track, square in zip(plan["track_order"], squares, strict=False):
+            if isinstance(square, Mapping):
+                found.setdefault(track, []).append(square)
+    return found
+
+
+def _current_block(
+    records: Sequence[Mapping[str, Any]], conditions: Sequence[Hashable]
+) -> tuple[int, list[Any], set[int]]:
+    """The track's current block: its number, its labels and the rows already taken.
+
+    Records made for another set of conditions (the track's versions changed since)
+    are ignored. Block -1: there is none yet.
+    """
+    block, labels, taken = -1, [], set[int]()
+    wanted = sorted(map(repr, conditions))
+    for square in records:
+        entry_labels, number, row = square.get("labels"), square.get("block"), square.get("row")
+        if not isinstance(entry_labels, list) or sorted(map(repr, entry_labels)) != wanted:
+            continue
+        if isinstance(number, bool) or not isinstance(number, int) or not isinstance(row, int):
+            continue
+        if number > block:
+            block, labels, taken = number, entry_labels, set()
+        if number == block:
+            taken.add(row)
+    return block, labels, taken
+
+
+def balanced_order(
+    conditions: Sequence[Hashable],
+    records: Sequence[Mapping[str, Any]],
+    rng: random.Random,
+) -> tuple[list[Any], dict[str, Any]]:
+    """Draw one trial's order from its track's current Williams block (see the module doc).
+
+    ``records`` are the track's earlier records (:func:`recorded_squares`). Return the
+    order and the record the plan keeps of it (block, labels, row).
+    """
+    rows = williams_square(len(conditions))
+    block, labels, taken = _current_block(records, conditions)
+    if block < 0 or len(taken) >= len(rows):
+        # A new block: a new secret relabelling of the square by this session's generator.
+        block, labels, taken = block + 1, _shuffled(conditions, rng), set()
+    row = rng.choice([r for r in range(len(rows)) if r not in taken])
+    order = [labels[i] for i in rows[row]]
+    return order, {"block": block, "labels": list(labels), "row": row}
 
 
 def plan_session(
     track_ids: Sequence[Hashable],
     conditions_by_track: Mapping[Hashable, Sequence[Hashable]],
     k: int | None,
-    exposures: Mapping[Hashable, int],
+    previous: Sequence[Mapping[str, Any]],
     seed: int,
     *,
-    participant_index: int | None = None,
+    balancing: str = BALANCED,
 ) -> dict[str, Any]:
-    """Draw a participant's plan: which tracks, in which order, with which condition order.
+    """Draw a participant's plan: which tracks, in which order, with which condition orders.
 
     Parameters are the study's tracks in a stable order (e.g. by primary key), each
     track's conditions in a stable order (opaque ids: stimulus pks), how many tracks
-    this participant hears (``None`` for all), how often each track has been given
-    to earlier participants, and the session's seed. ``participant_index`` (the
-    number of sessions planned before this one) switches positions from uniformly
-    random to Williams balanced Latin-square rows (see the module docstring); the
-    exact balance then relies on ``exposures`` and the index being up to date, so
-    leave it ``None`` when sessions are planned concurrently without a reliable count.
+    this participant hears (``None`` for all), the plans of the sessions planned before
+    this one (for exposures and the balanced blocks; plan sessions one at a time, as
+    ``Session.build_trials`` does under a lock) and the session's seed. ``balancing``
+    is ``"balanced"`` (Williams squares) or ``"random"`` (uniform permutations).
 
     Return a JSON-serialisable dict::
 
-        {"version": 1, "seed": 7, "k": 3, "participant_index": None,
+        {"version": 2, "seed": 7, "k": 3, "balancing": "balanced",
+         "participant_index": 12,
          "track_order": [4, 1, 9],
-         "condition_order": [[12, 10, 11], [3, 1, 2], [30, 31, 32]]}
+         "condition_order": [[12, 10, 11], [3, 1, 2], [30, 31, 32]],
+         "squares": [{"block": 3, "labels": [11, 12, 10], "row": 1}, ...]}
 
     where ``condition_order[i]`` is the presentation order of ``track_order[i]``'s
-    conditions (the first gets label "A"). Ids are returned as given, so use JSON-safe
-    ids (ints or strings) to store the plan as JSON.
+    conditions (the first gets label "A") and ``squares[i]`` records its Williams
+    block (balanced plans only; ``participant_index`` is None in random plans). Ids
+    are returned as given, so use JSON-safe ids (ints or strings).
     """
-    k = _validate(track_ids, conditions_by_track, k, exposures, participant_index)
+    k = _validate(track_ids, conditions_by_track, k, previous, balancing)
     rng = random.Random(seed)
-    chosen = choose_tracks(track_ids, k, exposures, rng)
+    chosen = choose_tracks(track_ids, k, count_exposures(previous), rng)
+    plan: dict[str, Any] = {"version": PLAN_VERSION, "seed": seed, "k": k, "balancing": balancing}
+    if balancing == RANDOM:
+        track_order = _shuffled(chosen, rng)
+        plan.update(
+            participant_index=None,
+            track_order=track_order,
+            condition_order=[_shuffled(conditions_by_track[t], rng) for t in track_order],
+        )
+        return plan
 
-    track_row = None
-    if participant_index is not None:
-        rows = williams_square(len(chosen))
-        track_row = rows[participant_index % len(rows)]
-    track_order = _arrange(chosen, rng, track_row)
-
-    condition_order = []
+    index = len(previous)
+    rows = williams_square(len(chosen))
+    track_order = [chosen[i] for i in rows[index % len(rows)]]
+    records = recorded_squares(previous)
+    condition_order, squares = [], []
     for track in track_order:
-        conditions = list(conditions_by_track[track])
-        row = None
-        if participant_index is not None:
-            rows = williams_square(len(conditions))
-            row = rows[exposures.get(track, 0) % len(rows)]
-        condition_order.append(_arrange(conditions, rng, row))
-
-    return {
-        "version": PLAN_VERSION,
-        "seed": seed,
-        "k": k,
-        "participant_index": participant_index,
-        "track_order": track_order,
-        "condition_order": condition_order,
-    }
+        order, square = balanced_order(conditions_by_track[track], records.get(track, []), rng)
+        condition_order.append(order)
+        squares.append(square)
+    plan.update(
+        participant_index=index,
+        track_order=track_order,
+        condition_order=condition_order,
+        squares=squares,
+    )
+    return plan
 
 
 def count_exposures(plans: Sequence[Mapping[str, Any]]) -> dict[Hashable, int]:
-    """Count how many of ``plans`` include each track (the ``exposures`` of the next plan)."""
+    """Count how many of ``plans`` include each track (the exposures of the next plan)."""
     counts: dict[Hashable, int] = {}
     for plan in plans:
         for track in plan["track_order"]:

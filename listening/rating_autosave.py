@@ -1,4 +1,4 @@
-"""The MUSHRA sliders' autosave in three statements: the request participants send most.
+"""The MUSHRA sliders' autosave in four statements: the request participants send most.
 
 Each slider movement saves its rating (the page sends at most one a second per slider),
 so with a few hundred participants this one request is most of the server's writes. The
@@ -11,8 +11,9 @@ was busy all the time, and saves queued behind it.
 
 Here a well-formed rating on the current trial of an open, active session costs one
 SELECT that reads everything the checks need (and, on PostgreSQL, locks the session's
-row as the general path does), an UPDATE of the rating (an INSERT the first time) and
-the INSERT of its Idempotency-Key. The SQL is written once per process from the
+row as the general path does), an UPDATE of the rating (an INSERT the first time), one
+of the trial's answer count (capped: LISTENING_ANSWERS_PER_TRIAL) and the INSERT of its
+Idempotency-Key. The SQL is written once per process from the
 models' table names. Anything else returns ``None`` before a thing is written and the
 general path answers it, so every refusal and its wording stay in one place: a request
 that is not such a rating, an unknown session, another trial or condition, an attribute
@@ -29,6 +30,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -49,6 +51,7 @@ class Statements:
     check: str
     update: str
     insert: str
+    count: str
     remember: str
 
 
@@ -70,7 +73,7 @@ def statements(vendor: str, lock_session: bool) -> Statements:
     check = """
         SELECT s."id", s."state", st."status", st."attributes",
                CASE WHEN s."last_seen_at" >= %s THEN 1 ELSE 0 END,
-               t."id", t."position", t."kind", c."id", c."role",
+               t."id", t."position", t."kind", t."answer_count", c."id", c."role",
                (SELECT k."id" FROM {key} k WHERE k."session_id" = s."id" AND k."key" = %s)
         FROM {session} s
         INNER JOIN {study} st ON st."id" = s."study_id"
@@ -95,6 +98,9 @@ def statements(vendor: str, lock_session: bool) -> Statements:
                 ("trial_id", "condition_id", "attribute", "score", "changes",
                  "created_at", "updated_at")
             VALUES (%s, %s, %s, %s, 1, %s, %s)
+        """.format(**tables),
+        count="""
+            UPDATE {trial} SET "answer_count" = "answer_count" + 1 WHERE "id" = %s
         """.format(**tables),
         remember="""
             INSERT INTO {key}
@@ -140,7 +146,7 @@ def save(token: str, key: str, endpoint: str, body: Any) -> dict[str, Any] | Non
         row = cursor.fetchone()
         if row is None:
             return None
-        (session_id, state, status, attributes, recent, trial_id, position, kind,
+        (session_id, state, status, attributes, recent, trial_id, position, kind, answers,
          condition_id, role, replayed) = row  # fmt: skip
         if (
             state != Session.State.TRIALS
@@ -150,6 +156,7 @@ def save(token: str, key: str, endpoint: str, body: Any) -> dict[str, Any] | Non
             or trial_id is None
             or position != body["trial"]
             or kind != Mushra.kind
+            or answers >= settings.LISTENING_ANSWERS_PER_TRIAL
             or condition_id is None
             or role == Condition.Role.REFERENCE
         ):
@@ -163,6 +170,7 @@ def save(token: str, key: str, endpoint: str, body: Any) -> dict[str, Any] | Non
         cursor.execute(sql.update, [score, at, trial_id, condition_id, attribute])
         if cursor.rowcount == 0:
             cursor.execute(sql.insert, [trial_id, condition_id, attribute, score, at, at])
+        cursor.execute(sql.count, [trial_id])
         if key:
             response = IdempotencyKey._meta.get_field("response")
             stored = response.get_db_prep_save(SAVED, connection)

@@ -1,7 +1,8 @@
 """Headphone screening and volume calibration on the server (METRICS.md §9).
 
 The clips are generated per session from a recorded seed (analysis.screening) and
-served by opaque keys through ``/a/<key>``, like the trial audio. Which interval is
+served by opaque keys through ``/a/<key>``, like the trial audio, each once per session
+(every byte of a clip at most once: :func:`grant`). Which interval is
 correct stays in the session's ``screening`` record on the server; the page only
 ever sends back the interval the participant chose, and it is scored here.
 
@@ -210,16 +211,15 @@ def attempts_left(session: Session) -> int:
     return max(0, int(session.study.screening_config()["attempts"]) - used)
 
 
-def clip(session: Session, key: str) -> bytes | None:
-    """Return the audio of one of this session's screening or calibration clips, if any.
-
-    A screening clip is marked as served, so answers about clips never heard are refused.
-    """
+def clip(session: Session, key: str) -> tuple[bytes, bool] | None:
+    """Return the audio of one of this session's screening or calibration clips, if any,
+    and whether it plays once (screening clips; the calibration signal loops)."""
     study = session.study
     if session.screening.get("calibration") == key:
-        return _calibration(
+        audio = _calibration(
             study.sample_rate, study.loudness_target_lufs, study.true_peak_ceiling_dbtp
         )
+        return audio, False
     attempts = session.screening.get("attempts") or []
     if not attempts or attempts[-1]["passed"] is not None:
         return None
@@ -234,31 +234,62 @@ def clip(session: Session, key: str) -> bytes | None:
                 study.sample_rate,
                 study.loudness_target_lufs,
             ).clips[int(item.get("index", index))]
-            if not item["served"]:
-                _mark_served(session, key)
-            return data
+            return data, True
     return None
 
 
-def _mark_served(session: Session, key: str) -> None:
+def grant(sent: list[list[int]], first: int, last: int, ranged: bool) -> tuple[int, int] | None:
+    """The part of bytes ``first..last`` of a clip that may still go out, given the
+    ``[start, end)`` spans already sent; None when the request starts in bytes sent.
+
+    A clip goes out once: each byte at most once. A browser that plays a clip asks for
+    it from byte 0 (``Range: bytes=0-``) and may ask for the rest where a response broke
+    off; a request that starts in bytes already sent is a second play (or a copy). Without
+    a Range header only an unplayed clip is sent (whole). A range running into bytes sent
+    is cut short before them, which a Range request allows (206, Content-Range).
+    """
+    if not ranged and sent:
+        return None
+    if any(start <= first < end for start, end in sent):
+        return None
+    end = min([start for start, _ in sent if start > first] + [last + 1])
+    return first, end - 1
+
+
+def reserve(
+    session: Session, key: str, first: int, last: int, ranged: bool
+) -> tuple[int, int] | None:
+    """Grant and record (under the session's row lock) the bytes of a screening clip that
+    may go out for this request (see :func:`grant`); None: refuse it, it was played.
+
+    Recording marks the clip as served, so answers about clips never heard are refused.
+    """
     from listening.models import Session
 
-    # A media element fetches a clip with several concurrent range requests; a writer that
-    # finds the database busy (SQLite) tries again shortly instead of failing the audio.
+    # A writer that finds the database busy (SQLite) tries again shortly instead of
+    # failing the audio.
     for attempt in range(20):
         try:
             with transaction.atomic():
                 locked = Session.objects.select_for_update().get(pk=session.pk)
-                for test in locked.screening["attempts"][-1]["tests"]:
-                    for item in test["items"]:
-                        if item["key"] == key:
-                            item["served"] = True
-                locked.save(update_fields=["screening"])
-            return
+                attempts = locked.screening.get("attempts") or []
+                items = [i for t in attempts[-1]["tests"] for i in t["items"]] if attempts else []
+                item = next((i for i in items if i["key"] == key), None)
+                if item is None:
+                    return None
+                sent = item.setdefault("sent", [])
+                granted = grant(sent, first, last, ranged)
+                if granted is not None:
+                    sent.append([granted[0], granted[1] + 1])
+                    sent.sort()
+                    item["served"] = True
+                    locked.save(update_fields=["screening"])
+            return granted
         except OperationalError:
             if attempt == 19:
                 raise
             time.sleep(0.05)
+    return None
 
 
 def score(session: Session, answers: dict[str, int]) -> bool:

@@ -1,8 +1,10 @@
-"""Who is asking, and how often: client addresses behind proxies, login and API limits.
+"""Who is asking, and how often: client addresses behind proxies, login, API and
+participant limits.
 
-Every limit keys on :func:`client_address`, which believes ``X-Forwarded-For`` only
-when the request came through a proxy named in ``LISTENING_TRUSTED_PROXIES``; anyone
-else could write any address there and escape every per-address limit.
+The address limits key on :func:`client_address`, which believes ``X-Forwarded-For``
+only when the request came through a proxy named in ``LISTENING_TRUSTED_PROXIES``;
+anyone else could write any address there and escape every per-address limit. The
+participants' write limit keys on their session (:class:`SessionRateLimiter`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -191,3 +194,52 @@ class ApiUserRateThrottle(UserRateThrottle):
 
     def get_ident(self, request: Any) -> str:
         return client_address(request)
+
+
+class SessionRateLimiter:
+    """A token bucket per participant session: ``LISTENING_PARTICIPANT_BURST`` requests at
+    once, refilled at ``LISTENING_PARTICIPANT_RATE`` a second.
+
+    Kept in this process's memory on purpose: it answers before the request touches the
+    database or the cache (the default cache is a database table, and counting a flood
+    there would be the write load it is meant to stop), so a refused request costs
+    microseconds. The limit therefore holds per worker process: a session spread over
+    N processes gets at most N times the rate. The clock is injectable for tests.
+    """
+
+    #: Sessions remembered before the idle ones (bucket full again) are forgotten.
+    MAX_SESSIONS = 50_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # token: (tokens, at)
+        self._lock = threading.Lock()
+
+    def wait(self, token: str) -> float:
+        """Take one request from ``token``'s bucket: 0 when allowed, else seconds to wait."""
+        rate = float(settings.LISTENING_PARTICIPANT_RATE)
+        burst = float(settings.LISTENING_PARTICIPANT_BURST)
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.get(token, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            if tokens < 1.0:
+                self._buckets[token] = (tokens, now)
+                return (1.0 - tokens) / rate
+            if token not in self._buckets and len(self._buckets) >= self.MAX_SESSIONS:
+                self._forget_idle(now, rate, burst)
+            self._buckets[token] = (tokens - 1.0, now)
+            return 0.0
+
+    def _forget_idle(self, now: float, rate: float, burst: float) -> None:
+        full = burst / rate  # a bucket untouched this long is full again: nothing to keep
+        idle = [t for t, (_, at) in self._buckets.items() if now - at >= full]
+        for token in idle or list(self._buckets)[: len(self._buckets) // 2]:
+            del self._buckets[token]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+session_rate_limiter = SessionRateLimiter()

@@ -17,3 +17,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def rng() -> np.random.Generator:
     """A generator seeded per test so every generated signal is reproducible."""
     return np.random.default_rng(20251128)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_participant_rates() -> None:
+    """Each test starts with full request buckets (the limiter lives in process memory)."""
+    from listening.throttling import session_rate_limiter
+
+    session_rate_limiter.clear()

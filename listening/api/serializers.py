@@ -60,6 +60,8 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             "id",
             "title",
             "description",
+            "public_title",
+            "public_description",
             "is_demo",
             "owner",
             "collaborators",

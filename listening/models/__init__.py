@@ -2,6 +2,7 @@
 
 from listening.models.responses import (
     AbxAnswer,
+    AudioDelivery,
     IdempotencyKey,
     ListenEvent,
     PreferenceAnswer,
@@ -15,6 +16,7 @@ from listening.models.worker import TaskWorker
 
 __all__ = [
     "AbxAnswer",
+    "AudioDelivery",
     "Condition",
     "IdempotencyKey",
     "ListenEvent",

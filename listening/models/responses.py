@@ -139,6 +139,28 @@ class ListenEvent(models.Model):
         return f"{self.kind} at {self.position} s"
 
 
+class AudioDelivery(models.Model):
+    """Bytes of a condition's file the server sent to the session that owns it.
+
+    One row per audio response, written when the response ends (listening.evidence):
+    the evidence, which a page cannot make up, that the audio of a trial reached the
+    participant's browser. A page's listening events count only with it.
+    """
+
+    session = models.ForeignKey("listening.Session", models.CASCADE, related_name="deliveries")
+    condition = models.ForeignKey("listening.Condition", models.CASCADE, related_name="deliveries")
+    first_byte = models.PositiveBigIntegerField(help_text="Offset of the first byte sent.")
+    bytes_sent = models.PositiveBigIntegerField(help_text="Bytes written to the connection.")
+    file_size = models.PositiveBigIntegerField(help_text="Size of the whole file, bytes.")
+    sent_at = models.DateTimeField(help_text="When the response ended (server time).")
+
+    class Meta:
+        ordering = ("session_id", "id")
+
+    def __str__(self) -> str:
+        return f"{self.bytes_sent} bytes from {self.first_byte} of condition {self.condition_id}"
+
+
 class IdempotencyKey(models.Model):
     """The stored answer to a participant request: a repeated submission changes nothing twice."""
 

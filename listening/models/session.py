@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from listening import evidence
 from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
-from listening.randomisation import count_exposures, plan_session
+from listening.randomisation import plan_session
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -41,7 +42,6 @@ def new_condition_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-MAX_EVENTS = 1000
 EVENT_TYPES = {"play", "pause", "stop", "switch", "seek", "loop", "ended"}
 
 
@@ -121,6 +121,9 @@ class Session(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When the session finished, however it finished."
+    )
+    event_count = models.PositiveIntegerField(
+        default=0, help_text="Listening events stored (capped: LISTENING_EVENTS_PER_SESSION)."
     )
 
     objects = SessionQuerySet.as_manager()
@@ -248,9 +251,9 @@ class Session(models.Model):
                 track_ids,
                 items,
                 min(k, len(track_ids)) if k else None,
-                count_exposures(previous),
+                previous,
                 seed,
-                participant_index=len(previous),
+                balancing=study.balancing,
             )
             # Everything drawn after the plan (A/B sides, X) comes from one generator of the seed.
             rng = random.Random(f"{seed}:trials")
@@ -337,7 +340,15 @@ class Session(models.Model):
         if body.get("type") == "submit":
             self.submit_trial(trial)
             return {"next_url": self.url()}
+        limit = settings.LISTENING_ANSWERS_PER_TRIAL
+        if trial.answer_count >= limit:
+            raise AnswerError(
+                f"trial={trial.position} has reached its limit of {limit} saved answers; "
+                "nothing more is stored for it.",
+                413,
+            )
         get_paradigm(trial.kind).save_answer(trial, body)
+        Trial.objects.filter(pk=trial.pk).update(answer_count=F("answer_count") + 1)
         return {"saved": True}
 
     def record_events(self, body: Any) -> int:
@@ -347,9 +358,31 @@ class Session(models.Model):
         if not isinstance(body, dict):
             raise AnswerError("the request body must be a JSON object")
         trial = self.trial_for_request(body.get("trial"))
+        # Only the trial on screen: listening to a trial not reached yet, or to one already
+        # submitted, is not something a page can report (the server times it from the page).
+        if trial.state == Trial.State.DONE:
+            raise AnswerError(
+                f"trial={trial.position} was already submitted; its listening events can no "
+                "longer change.",
+                409,
+            )
+        current = self.current_trial()
+        if current is None or current.pk != trial.pk:
+            raise AnswerError(
+                f"trial={trial.position} has not been reached yet: listening events are "
+                "accepted for the current trial only.",
+                409,
+            )
         events = body.get("events")
-        if not isinstance(events, list) or len(events) > MAX_EVENTS:
-            raise AnswerError(f"events must be a list of at most {MAX_EVENTS} events")
+        if not isinstance(events, list):
+            raise AnswerError("events must be a list of events")
+        per_request = settings.LISTENING_EVENTS_PER_REQUEST
+        if len(events) > per_request:
+            raise AnswerError(
+                f"{len(events)} events in one request; at most {per_request} are accepted "
+                "(send them in smaller batches). Nothing was stored.",
+                413,
+            )
         conditions = {c.key: c for c in trial.conditions.all()}
         rows = []
         for event in events:
@@ -375,8 +408,24 @@ class Session(models.Model):
                     client_time_ms=_epoch_ms(event.get("at")),
                 )
             )
-        ListenEvent.objects.bulk_create(rows)
-        return len(rows)
+        count = len(rows)
+        for stored, limit, what in (
+            (trial.event_count, settings.LISTENING_EVENTS_PER_TRIAL, f"trial={trial.position}"),
+            (self.event_count, settings.LISTENING_EVENTS_PER_SESSION, "this session"),
+        ):
+            if count and stored + count > limit:
+                raise AnswerError(
+                    f"{what} has reached its limit of {limit} listening events "
+                    f"({stored} stored); these {count} were not stored.",
+                    413,
+                )
+        if count:
+            ListenEvent.objects.bulk_create(rows)
+            # The session's row is locked (views.answers): the counts cannot race.
+            Trial.objects.filter(pk=trial.pk).update(event_count=F("event_count") + count)
+            Session.objects.filter(pk=self.pk).update(event_count=F("event_count") + count)
+            self.event_count += count
+        return count
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -425,6 +474,9 @@ class Trial(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # What the participant wrote to this trial, for the caps (LISTENING_*_PER_TRIAL).
+    event_count = models.PositiveIntegerField(default=0, help_text="Listening events stored.")
+    answer_count = models.PositiveIntegerField(default=0, help_text="Answers saved.")
 
     class Meta:
         ordering = ("session_id", "position")
@@ -440,16 +492,21 @@ class Trial(models.Model):
             self.state, self.started_at = self.State.ACTIVE, timezone.now()
             self.save(update_fields=["state", "started_at"])
 
-    def played_keys(self) -> list[str]:
-        """Keys of the conditions the listening log shows were played."""
-        from listening.models.responses import ListenEvent
+    def listening_conditions(self) -> list[Condition]:
+        """The trial's conditions in order, with what the listening checks read."""
+        fields = ("trial_id", "position", "role", "key", "stimulus__prepared_frames")
+        return list(
+            self.conditions.select_related("stimulus")
+            .only(*fields, "stimulus__prepared_rate")
+            .order_by("position")
+        )
 
-        played = ListenEvent.objects.filter(
-            trial=self,
-            kind__in=[ListenEvent.Kind.PLAY, ListenEvent.Kind.SWITCH],
-            condition__isnull=False,
-        ).values_list("condition__key", flat=True)
-        return sorted(set(played))
+    def played_keys(self) -> list[str]:
+        """Keys of the conditions the server's evidence shows were played (listening.evidence):
+        their file delivered to this session and their listening time on the server's clock."""
+        conditions = self.listening_conditions()
+        ids = evidence.played(self, conditions, self.session.study)
+        return sorted(c.key for c in conditions if c.pk in ids)
 
     def next_trial(self) -> Trial | None:
         """The rated trial after this one (the first one after the training), if any."""

@@ -1,8 +1,9 @@
 """AB preference between an AI and a human master, per attribute, optionally "no preference".
 
 One trial per pair of an AI and a human master of a track; which one is "A" follows
-the plan's condition order (Williams-balanced across participants, so each side
-shows each master equally often) and is recorded in the conditions' positions.
+the trial's own order in the plan (drawn anew for every trial; with ``balanced``
+balancing, Williams blocks give each side each master equally often across the
+track's listeners) and is recorded in the conditions' positions.
 """
 
 from __future__ import annotations

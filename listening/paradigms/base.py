@@ -191,17 +191,34 @@ class Paradigm:
         handler(trial, body)
 
     def submit_problems(self, trial: Trial) -> list[str]:
-        """Say what is missing before the trial may be submitted (empty when nothing is)."""
+        """Say what is missing before the trial may be submitted (empty when nothing is).
+
+        Whatever the page reports, the server must have sent every file of the trial,
+        and with ``must_play_all`` every rated condition must have been played by the
+        server's evidence (listening.evidence).
+        """
+        from listening import evidence
+
         study = trial.session.study
-        if not study.must_play_all:
-            return []
-        played = set(trial.played_keys())
-        rated = [c for c in trial.conditions.order_by("position") if c.is_rated]
-        labels = self.labels(trial, rated)
-        missing = [label for c, label in zip(rated, labels, strict=True) if c.key not in played]
-        if missing:
-            return [f"Listen to every condition first (not played yet: {', '.join(missing)})."]
-        return []
+        conditions = trial.listening_conditions()
+        rated = [c for c in conditions if c.is_rated]
+        labels = dict(zip([c.pk for c in rated], self.labels(trial, rated), strict=True))
+        problems = []
+        complete = evidence.delivered(trial)
+        unloaded = [labels.get(c.pk, "Reference") for c in conditions if c.pk not in complete]
+        if unloaded:
+            problems.append(
+                "The audio of this page has not been loaded completely (not loaded: "
+                f"{', '.join(unloaded)}); reload the page."
+            )
+        if study.must_play_all:
+            played = evidence.played(trial, rated, study)
+            missing = [labels[c.pk] for c in rated if c.pk not in played]
+            if missing:
+                problems.append(
+                    f"Listen to every condition first (not played yet: {', '.join(missing)})."
+                )
+        return problems
 
     # -- shared checks -------------------------------------------------------------------------
 

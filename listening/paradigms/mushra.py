@@ -36,7 +36,8 @@ TRAINING_INSTRUCTIONS = (
     "Training: get to know the versions and the scale. Nothing you do here is recorded. "
     "The scale runs from 0 to 100 in five equal bands: Bad (0-20), Poor (20-40), "
     "Fair (40-60), Good (60-80) and Excellent (80-100). Later pages show the versions "
-    "under letters in a new random order."
+    "under letters, in a new random order on every page: a letter never tells you which "
+    "version it was on another page."
 )
 
 

@@ -1,15 +1,18 @@
 """The participant's JSON endpoints: answers (autosaved, idempotent) and listening events.
 
-A request with an ``Idempotency-Key`` already seen for this session gets the stored
-response and changes nothing. Every request runs in one transaction with the
+A session sends at most ``LISTENING_PARTICIPANT_BURST`` requests at once and
+``LISTENING_PARTICIPANT_RATE`` a second after that (429 with Retry-After); a request
+with an ``Idempotency-Key`` already seen for this session gets the stored response and
+changes nothing. Every request runs in one transaction with the
 session's row locked, so two tabs of a session cannot interleave their changes.
 A plain rating save, the request sent most, first tries ``listening.rating_autosave``:
-the same checks and rows in three statements; whatever it declines comes here.
+the same checks and rows in four statements; whatever it declines comes here.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +24,7 @@ from django.views.decorators.http import require_POST
 from listening import rating_autosave
 from listening.models import IdempotencyKey, Session
 from listening.paradigms import AnswerError
+from listening.throttling import session_rate_limiter
 from listening.views.access import json_error, json_refusal
 
 MAX_BODY = 256 * 1024
@@ -41,6 +45,15 @@ def _handle(
     act: Callable[[Session, Any], dict[str, Any]],
     shortcut: Callable[[str, str, str, Any], dict[str, Any] | None] | None = None,
 ) -> JsonResponse:
+    # The session's rate first, from this process's memory: a flood is refused before
+    # it reads the body or touches the database (listening.throttling).
+    wait = session_rate_limiter.wait(token)
+    if wait > 0:
+        response = json_error(
+            "Too many requests from this session: wait a moment and send again.", 429
+        )
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     key = request.headers.get("Idempotency-Key", "")
     too_large = len(request.body) > MAX_BODY
     body, valid = (None, False) if too_large else _parse(request.body)

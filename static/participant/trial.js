@@ -371,20 +371,26 @@ export function mountTrial(root, data, paradigm, options = {}) {
   }
 
   // ---------------------------------------------------------------- listening bookkeeping
+  // A condition is heard from a play or a switch to it until the next switch or pause:
+  // the same events, timed the same way, from which the server decides what was played
+  // (listening.evidence), so the page never shows as played what the server refuses.
   const need = () => Math.min(rules.min_listen_seconds ?? 1.0, player.duration / 2);
-  let lastTick = performance.now();
-  const ticker = setInterval(() => {
+  let heard = null; // the index heard since heardSince, or null while paused
+  let heardSince = performance.now();
+  const credit = () => {
     const now = performance.now();
-    const dt = (now - lastTick) / 1000;
-    lastTick = now;
-    if (!player.playing) return;
-    listened[player.active] += dt;
-    const key = keys[player.active];
-    if (!played.has(key) && listened[player.active] >= need()) {
-      played.add(key);
+    if (heard !== null) listened[heard] += (now - heardSince) / 1000;
+    heardSince = now;
+    if (heard !== null && !played.has(keys[heard]) && listened[heard] >= need()) {
+      played.add(keys[heard]);
       updateButtons();
     }
-    time.textContent = `${formatTime(player.position)} / ${formatTime(player.duration)}`;
+  };
+  const ticker = setInterval(() => {
+    credit();
+    if (player.playing) {
+      time.textContent = `${formatTime(player.position)} / ${formatTime(player.duration)}`;
+    }
   }, 100);
 
   const keyOf = (index) => keys[index];
@@ -392,14 +398,20 @@ export function mountTrial(root, data, paradigm, options = {}) {
     if (events && !training) events.push(type, detail);
   };
   listen(player, 'play', (e) => {
+    credit();
+    heard = player.active;
     updateTransport();
     log('play', { position: e.detail.position, condition: keyOf(player.active) });
   });
   listen(player, 'pause', (e) => {
+    credit();
+    heard = null;
     updateTransport();
     log('pause', { position: e.detail.position, condition: keyOf(player.active), reason: e.detail.reason });
   });
   listen(player, 'switch', (e) => {
+    credit();
+    heard = player.playing ? e.detail.to : null;
     updateButtons();
     page.announce(labels[e.detail.to]);
     log('switch', { from: keyOf(e.detail.from), to: keyOf(e.detail.to), position: e.detail.position });

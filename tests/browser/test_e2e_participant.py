@@ -20,6 +20,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import OperationalError
 from django.test.testcases import LiveServerThread
 
+from listening import evidence
 from listening.models import Rating, Session, Study
 
 # Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls
@@ -40,7 +41,13 @@ LiveServerThread.server_class = SerialWSGIServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SECRETS = ("landr-secret", "mastering engineer secret", "track title secret", "_secret.wav")
+SECRETS = (
+    "landr-secret",
+    "mastering engineer secret",
+    "track title secret",
+    "researcher study title secret",
+    "_secret.wav",
+)
 WORDS = re.compile(
     r"(?<![a-z0-9_-])(human|ai|anchor|mix|master|hidden|provider|system)(?![a-z0-9_-])"
 )
@@ -60,9 +67,14 @@ def make_study(paradigm: str, **options: Any) -> Study:
     from tests.listening.participant_fixtures import build_study
 
     owner = User.objects.create_user("owner-e2e", password="pw")
-    defaults = {"reference_mode": "mix", "anchors": True}
+    # Three screening clips, not six: they play one after another, each in full.
+    defaults: dict[str, Any] = {
+        "reference_mode": "mix",
+        "anchors": True,
+        "screening": {"tests": ["antiphase"], "trials_per_test": 3},
+    }
     if paradigm != "mushra":
-        defaults = {"reference_mode": "none", "anchors": False}
+        defaults.update(reference_mode="none", anchors=False)
     return build_study(owner, paradigm=paradigm, min_listen_seconds=0.2, **{**defaults, **options})
 
 
@@ -301,6 +313,10 @@ def test_mushra_session_with_keyboard_mouse_and_a_reload(page, live_server):
     assert session.state == "complete"
     assert session.prolific_pid == "e2e-mushra"
     assert session.events.filter(kind="switch").exists()
+    # The server's own evidence: it sent every file of every trial whole to this session.
+    for trial in db(lambda: list(session.rated_trials())):
+        every = db(lambda t=trial: set(t.conditions.values_list("pk", flat=True)))
+        assert db(lambda t=trial: evidence.delivered(t)) == every
     rec.assert_names_nothing()
 
 
@@ -337,7 +353,9 @@ def test_pairwise_session(page, live_server, paradigm):
 
 
 def test_failing_the_screening_ends_with_thanks(page, live_server):
-    study = make_study("mushra", screening={"tests": ["antiphase"], "attempts": 2})
+    study = make_study(
+        "mushra", screening={"tests": ["antiphase"], "attempts": 2, "trials_per_test": 3}
+    )
     rec = Recorder(page)
     start_and_screen(page, live_server, study, rec, correct=False)
     page.wait_for_selector("text=headphone check did not succeed")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.test import Client
+from django.utils import timezone
 
 from listening.audio_serving import PARTICIPANT_COOKIE
-from listening.models import Session, Study, Track
+from listening.models import Session, Study, Track, Trial
 from listening.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase, versions
 
@@ -18,6 +20,8 @@ SECRET_PROVIDER = "LANDR-SECRET"
 SECRET_HUMAN = "Mastering Engineer Secret"
 SECRET_FILES = ("human_master_secret.wav", "ai_master_secret.wav", "mix_secret.wav")
 SECRET_TITLE = "Track Title Secret"
+#: The researcher's title of the study: participant pages show the public title instead.
+SECRET_STUDY_TITLE = "Researcher Study Title Secret"
 
 
 def build_study(
@@ -35,7 +39,8 @@ def build_study(
     from tests.listening.base import StudyFixtures
 
     settings = {
-        "title": "Participant study",
+        "title": SECRET_STUDY_TITLE,
+        "description": f"{SECRET_STUDY_TITLE}: the researcher's own notes",
         "excerpt_start": 1.0,
         "excerpt_length": 3.0,
         "sample_rate": 48000,
@@ -170,11 +175,42 @@ class Participant:
     def save(self, body: Any, **kwargs: Any) -> Any:
         return self.post("answers", body, **kwargs)
 
-    def play_all(self, data: dict[str, Any]) -> Any:
-        events = [
-            {"type": "switch", "to": c["key"], "from": None, "position": 0.5}
-            for c in data["conditions"]
+    def fetch_audio(self, data: dict[str, Any]) -> None:
+        """Download every file of the trial, as the page does before it can play."""
+        keys = [c["key"] for c in data["conditions"]]
+        if data.get("reference"):
+            keys.insert(0, data["reference"]["key"])
+        for key in keys:
+            response = self.client.get(f"/a/{key}")
+            assert response.status_code == 200, response.status_code
+            b"".join(response.streaming_content)
+
+    def play_all(self, data: dict[str, Any], seconds: float | None = None) -> Any:
+        """Listen to every condition as the page does: fetch every file, then play each for
+        ``seconds`` (the study's minimum and a little) in turn, and log it.
+
+        The server times listening on its own clock from when it served the trial's page;
+        instead of waiting, the test moves that moment back by the time spent listening.
+        """
+        self.fetch_audio(data)
+        keys = [c["key"] for c in data["conditions"]]
+        if seconds is None:
+            seconds = self.refresh().study.min_listen_seconds + 0.1
+        now = timezone.now()
+        start = now - timedelta(seconds=seconds * len(keys))
+        Trial.objects.filter(
+            session=self.session, position=data["trial"]["id"], started_at__gt=start
+        ).update(started_at=start - timedelta(seconds=1))
+
+        def at(i: int) -> str:
+            return (start + timedelta(seconds=seconds * i)).isoformat()
+
+        events: list[dict[str, Any]] = [
+            {"type": "play", "position": 0.0, "condition": keys[0], "at": at(0)}
         ]
+        for i, key in enumerate(keys[1:], start=1):
+            events.append({"type": "switch", "from": keys[i - 1], "to": key, "at": at(i)})
+        events.append({"type": "pause", "condition": keys[-1], "at": at(len(keys))})
         return self.post("events", {"trial": data["trial"]["id"], "events": events})
 
 
@@ -194,4 +230,4 @@ class ParticipantTestCase(BaseTestCase):
         return Participant(self.open_study, self.client)
 
 
-__all__ = ["RATE", "Participant", "ParticipantTestCase", "build_study"]
+__all__ = ["RATE", "SECRET_STUDY_TITLE", "Participant", "ParticipantTestCase", "build_study"]

@@ -56,6 +56,20 @@ class StudyApiTestCase(BaseTestCase):
         assert response.data["min_listen_seconds"] == 1.0
         assert len(study.public_token) >= 20
 
+    def test_it_keeps_the_public_title_apart_from_the_researchers(self) -> None:
+        api = self.login(self.researcher)
+        response = api.patch(
+            self.detail(),
+            {"public_title": "Sound study", "public_description": "Rate short excerpts."},
+            format="json",
+        )
+        assert response.status_code == 200, response.data
+        assert response.data["title"] == "Masters study"
+        assert response.data["public_title"] == "Sound study"
+        assert response.data["public_description"] == "Rate short excerpts."
+        self.study.refresh_from_db()
+        assert self.study.participant_title == "Sound study"
+
     def test_it_validates_settings(self) -> None:
         api = self.login(self.researcher)
         cases = {

@@ -79,3 +79,24 @@ def test_media_storage(monkeypatch: pytest.MonkeyPatch) -> None:
     assert options["file_overwrite"] is False
     with pytest.raises(ImproperlyConfigured, match="MEDIA_STORAGE='ftp'"):
         media_storage("ftp")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LISTENING_PARTICIPANT_RATE", "0", "LISTENING_PARTICIPANT_RATE=0.0 must be greater"),
+        ("LISTENING_PARTICIPANT_BURST", "ten", "LISTENING_PARTICIPANT_BURST='ten' must be an"),
+        ("LISTENING_EVENTS_PER_TRIAL", "-5", "LISTENING_EVENTS_PER_TRIAL=-5 must be greater"),
+    ],
+)
+def test_participant_limits_must_be_positive(
+    name: str, value: str, message: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "APP_VAR_DIR": str(tmp_path), name: value}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr

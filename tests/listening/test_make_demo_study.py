@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,6 +34,14 @@ class MakeDemoStudyTestCase(BaseTestCase):
         study = Study.objects.get(is_demo=True)
         assert study.status == "open"
         assert "Synthetic demo material" in study.description
+        # What participants read names no system, service, role or version kind.
+        public = f"{study.participant_title} {study.public_description}".lower()
+        assert study.public_title
+        for word in ("ai", "human", "engineer", "master", "mastering", "mastered", "mix", "landr"):
+            assert not re.search(rf"\b{word}\b", public), word
+        landing = self.client.get(study.participant_path()).content.decode()
+        assert study.public_title in landing
+        assert study.title not in landing
         assert sorted(study.tracks.values_list("genre", flat=True)) == [
             "classical",
             "electronic",

@@ -15,6 +15,7 @@ from tests.listening.participant_fixtures import (
     SECRET_FILES,
     SECRET_HUMAN,
     SECRET_PROVIDER,
+    SECRET_STUDY_TITLE,
     SECRET_TITLE,
     Participant,
     ParticipantTestCase,
@@ -114,7 +115,8 @@ class BlindingMixin:
                 )
 
     def assert_names_nothing(self: Any, p: RecordingParticipant) -> None:
-        secrets = [SECRET_PROVIDER, SECRET_HUMAN, SECRET_TITLE, "rock", *SECRET_FILES]
+        secrets = [SECRET_PROVIDER, SECRET_HUMAN, SECRET_TITLE, SECRET_STUDY_TITLE, "rock"]
+        secrets += [*SECRET_FILES, self.open_study.title]
         for stimulus in Stimulus.objects.filter(track__study=self.open_study):
             secrets += [stimulus.prepared.name, stimulus.prepared_variant.name]
             secrets += [stimulus.original.name.rsplit("/", 1)[-1]]
@@ -215,3 +217,30 @@ class AbBlindingTestCase(BlindingMixin, ParticipantTestCase):
         p = self.walk()
         self.assert_names_nothing(p)
         self.assert_trial_files_are_indistinguishable(p)
+
+
+class PublicTitleTestCase(BlindingMixin, ParticipantTestCase):
+    """Participants read the study's public title and description, never the researcher's."""
+
+    def test_no_page_shows_the_researchers_title_or_description(self) -> None:
+        from listening.models import Study
+
+        Study.objects.filter(pk=self.open_study.pk).update(
+            public_title="A study of sound", public_description="Rate short music excerpts."
+        )
+        self.open_study.refresh_from_db()
+        landing = self.client.get(self.open_study.participant_path())
+        html = landing.content.decode()
+        assert "<title>A study of sound</title>" in html
+        assert "<h1>A study of sound</h1>" in html
+        assert "Rate short music excerpts." in html
+        p = self.walk()
+        for path, text in p.received:
+            assert SECRET_STUDY_TITLE.lower() not in text.lower(), path
+            assert "the researcher's own notes" not in text, path
+            assert "<title>" not in text or SECRET_STUDY_TITLE not in text, path
+
+    def test_a_study_without_a_public_title_gets_a_neutral_one(self) -> None:
+        html = self.client.get(self.open_study.participant_path()).content.decode()
+        assert "<title>Listening study</title>" in html
+        assert SECRET_STUDY_TITLE not in html

@@ -22,7 +22,7 @@ CONDITIONS = {t: [t * 100 + c for c in range(5)] for t in TRACKS}
 
 
 def simulate(participants, k, *, latin=False, tracks=TRACKS, conditions=CONDITIONS):
-    """Plan sessions one after another, feeding each plan's exposures to the next."""
+    """Plan sessions one after another, each seeing the plans made before it."""
     plans = []
     for i in range(participants):
         plans.append(
@@ -30,44 +30,59 @@ def simulate(participants, k, *, latin=False, tracks=TRACKS, conditions=CONDITIO
                 tracks,
                 conditions,
                 k,
-                count_exposures(plans),
+                plans,
                 seed=10_000 + i,
-                participant_index=i if latin else None,
+                balancing="balanced" if latin else "random",
             )
         )
     return plans
 
 
+def earlier(exposures):
+    """Earlier random plans that give each track the exposure ``exposures`` names."""
+    return [
+        {"track_order": [t for t, n in exposures.items() if n > i]}
+        for i in range(max(exposures.values(), default=0))
+    ]
+
+
 def test_it_is_reproducible_from_the_seed_and_json_safe():
-    plan = plan_session(TRACKS, CONDITIONS, 3, {1: 4, 2: 4}, seed=7)
-    assert plan == plan_session(TRACKS, CONDITIONS, 3, {1: 4, 2: 4}, seed=7)
+    before = earlier({1: 4, 2: 4})
+    assert count_exposures(before) == {1: 4, 2: 4}
+    plan = plan_session(TRACKS, CONDITIONS, 3, before, seed=7)
+    assert plan == plan_session(TRACKS, CONDITIONS, 3, before, seed=7)
+    assert not {1, 2} & set(plan["track_order"])  # the least heard are chosen
     assert json.loads(json.dumps(plan)) == plan
     assert plan["seed"] == 7
     assert plan["k"] == 3
     assert len(plan["track_order"]) == 3
     for track, order in zip(plan["track_order"], plan["condition_order"], strict=True):
         assert sorted(order) == CONDITIONS[track]
-    others = [plan_session(TRACKS, CONDITIONS, 3, {}, seed=s) for s in range(20)]
+    others = [plan_session(TRACKS, CONDITIONS, 3, [], seed=s) for s in range(20)]
     assert len({json.dumps(p["condition_order"]) for p in others}) > 1
 
 
 def test_string_ids_and_all_tracks_by_default():
     conditions = {"x": ["k1", "k2"], "y": ["k3", "k4"]}
-    plan = plan_session(["x", "y"], conditions, None, {}, seed=1)
+    plan = plan_session(["x", "y"], conditions, None, [], seed=1)
     assert sorted(plan["track_order"]) == ["x", "y"]
     assert plan["k"] == 2
 
 
-def test_every_permutation_is_reachable():
+@pytest.mark.parametrize("balancing", ["random", "balanced"])
+def test_every_permutation_is_reachable(balancing):
     tracks = ["t1", "t2", "t3"]
     conditions = {t: [f"{t}-{c}" for c in "abcd"] for t in tracks}
     track_orders, condition_orders = set(), set()
     for seed in range(1500):
-        plan = plan_session(tracks, conditions, 3, {}, seed)
+        plan = plan_session(tracks, conditions, 3, [], seed, balancing=balancing)
         track_orders.add(tuple(plan["track_order"]))
         index = plan["track_order"].index("t1")
         condition_orders.add(tuple(plan["condition_order"][index]))
-    assert track_orders == set(itertools.permutations(tracks))
+    if balancing == "random":
+        assert track_orders == set(itertools.permutations(tracks))
+    # Balanced: a block's square is relabelled by a uniform permutation, so any order
+    # of the versions can come up, not only the 4 rows of one fixed square.
     assert condition_orders == set(itertools.permutations(conditions["t1"]))
 
 
@@ -84,7 +99,7 @@ def test_ties_are_broken_by_the_seed():
     first_picks = Counter(
         t
         for seed in range(1000)
-        for t in plan_session(TRACKS, CONDITIONS, 3, {}, seed)["track_order"]
+        for t in plan_session(TRACKS, CONDITIONS, 3, [], seed)["track_order"]
     )
     assert set(first_picks) == set(TRACKS)
     assert stats.chisquare([first_picks[t] for t in TRACKS]).pvalue > 0.01
@@ -152,17 +167,34 @@ def test_latin_mode_balances_carry_over_per_track():
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        (([], {}, 1, {}, 0), "no tracks"),
-        (([1, 1], {1: [1]}, 1, {}, 0), "duplicates"),
-        (([1, 2], {1: [1], 2: [2]}, 3, {}, 0), "k=3"),
-        (([1, 2], {1: [1], 2: [2]}, 0, {}, 0), "k=0"),
-        (([1, 2], {1: [1]}, 1, {}, 0), "track 2 has no conditions"),
-        (([1], {1: [5, 5]}, 1, {}, 0), "twice"),
-        (([1], {1: [5]}, 1, {1: -1}, 0), "exposures"),
+        (([], {}, 1, [], 0), "no tracks"),
+        (([1, 1], {1: [1]}, 1, [], 0), "duplicates"),
+        (([1, 2], {1: [1], 2: [2]}, 3, [], 0), "k=3"),
+        (([1, 2], {1: [1], 2: [2]}, 0, [], 0), "k=0"),
+        (([1, 2], {1: [1]}, 1, [], 0), "track 2 has no conditions"),
+        (([1], {1: [5, 5]}, 1, [], 0), "twice"),
+        (([1], {1: [5]}, 1, [{"seed": 3}], 0), "no track_order"),
     ],
 )
 def test_it_rejects_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         plan_session(*args)
-    with pytest.raises(ValueError, match="participant_index"):
-        plan_session([1], {1: [5]}, 1, {}, 0, participant_index=-1)
+    with pytest.raises(ValueError, match="balancing='latin'"):
+        plan_session([1], {1: [5]}, 1, [], 0, balancing="latin")
+
+
+def test_balanced_blocks_survive_changed_versions_and_older_plans():
+    conditions = {1: [10, 11, 12, 13]}
+    old = {"version": 1, "track_order": [1], "condition_order": [[10, 11, 12, 13]]}
+    plans = [old]
+    for seed in range(8):
+        plans.append(plan_session([1], conditions, None, plans, seed))
+    squares = [p["squares"][0] for p in plans[1:]]
+    assert [s["block"] for s in squares] == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert sorted(s["row"] for s in squares[:4]) == [0, 1, 2, 3]
+    assert len({tuple(s["labels"]) for s in squares[:4]}) == 1
+    # The track's versions changed (one re-prepared under a new id): a new block begins.
+    changed = {1: [10, 11, 12, 14]}
+    plan = plan_session([1], changed, None, plans, 99)
+    assert plan["squares"][0]["block"] == 0
+    assert sorted(plan["squares"][0]["labels"]) == [10, 11, 12, 14]

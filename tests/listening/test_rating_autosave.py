@@ -91,7 +91,9 @@ class Twin:
             )
             for k in IdempotencyKey.objects.filter(session=session)
         )
-        trials = list(session.trials.order_by("position").values_list("position", "state"))
+        trials = list(
+            session.trials.order_by("position").values_list("position", "state", "answer_count")
+        )
         return {
             "state": session.state,
             "ratings": ratings,
@@ -253,15 +255,17 @@ class ShortPathTests(ParticipantTestCase):
             assert participant.save(self.rating(data, 40)).json() == {"saved": True}
         with CaptureQueriesContext(connection) as second:
             assert participant.save(self.rating(data, 41)).json() == {"saved": True}
-        # The first save finds no rating to update and inserts it.
-        assert statements(first) == ["SELECT", "UPDATE", "INSERT", "INSERT"]
-        assert statements(second) == ["SELECT", "UPDATE", "INSERT"]
+        # The first save finds no rating to update and inserts it; every save counts
+        # against the trial's cap of answers (UPDATE of its count) and keeps its key.
+        assert statements(first) == ["SELECT", "UPDATE", "INSERT", "UPDATE", "INSERT"]
+        assert statements(second) == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
         check = next(q["sql"] for q in second.captured_queries if "SELECT" in q["sql"])
         # On PostgreSQL the check locks the session's row, as the general path does, so
         # that two tabs of a session take turns; SQLite's writers take turns anyway.
         assert ("FOR UPDATE" in check) == connection.features.has_select_for_update_of
         rating = Rating.objects.get()
         assert (rating.score, rating.changes) == (41, 2)
+        assert participant.session.rated_trials().get(position=1).answer_count == 2
 
     def test_without_a_key_nothing_is_remembered(self) -> None:
         participant = self.in_trials()

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -190,6 +191,7 @@ class HttpParticipant:
         self.csrf = ""
         self.trial: dict[str, Any] = {}
         self.saves: list[Save] = []
+        self.heard_until = 0.0
 
     @property
     def base(self) -> str:
@@ -211,6 +213,7 @@ class HttpParticipant:
             raise RuntimeError(f"GET {self.base}/{step} -> {page.status}, no trial data")
         self.csrf = meta.group(1).decode()
         data: dict[str, Any] = json.loads(found.group(1))
+        self.heard_until = time.time()  # the server times listening from the page
         return data
 
     def walk_to_trial(self) -> None:
@@ -227,10 +230,39 @@ class HttpParticipant:
         self.send({"trial": training["trial"]["id"], "type": "submit"})
         self.trial = self.trial_page("trial")
 
-    def play_all(self) -> Save:
-        """Report every condition as played (a switch event each), as the player does."""
+    def fetch_audio(self) -> None:
+        """Download every file of the trial, as the page does before it can play."""
+        reference = self.trial.get("reference")
         keys = [c["key"] for c in self.trial["conditions"]]
-        events = [{"type": "switch", "to": k, "from": None, "position": 0.5} for k in keys]
+        for key in ([reference["key"]] if reference else []) + keys:
+            reply = self.browser.get(f"/a/{key}")
+            if reply.status != 200:
+                raise RuntimeError(f"GET /a/... -> {reply.status}")
+
+    def play_all(self, seconds: float = 0.0) -> Save:
+        """Fetch every file, then listen to each condition for ``seconds`` in turn and report
+        it as the player does (play, a switch to each, pause). The server times listening
+        on its own clock, so this waits until that time has passed since the page (or the
+        last listening reported)."""
+        self.fetch_audio()
+        keys = [c["key"] for c in self.trial["conditions"]]
+        total = seconds * len(keys)
+        wait = self.heard_until + total + 0.05 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        now = time.time()
+        self.heard_until = now
+
+        def at(offset: float) -> str:
+            moment = now - total + offset
+            return datetime.fromtimestamp(moment, tz=UTC).isoformat()
+
+        events: list[dict[str, Any]] = [
+            {"type": "play", "condition": keys[0], "position": 0.0, "at": at(0)}
+        ]
+        for i, key in enumerate(keys[1:], start=1):
+            events.append({"type": "switch", "from": keys[i - 1], "to": key, "at": at(seconds * i)})
+        events.append({"type": "pause", "condition": keys[-1], "at": at(total)})
         return self.send({"trial": self.trial["trial"]["id"], "events": events}, "events")
 
     def rate(self, condition: str, attribute: str, score: int) -> Save:

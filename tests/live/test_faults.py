@@ -252,6 +252,9 @@ def test_two_tabs_of_one_session(deployment: Deployment) -> None:
     for condition in conditions:
         for attribute in attributes:
             assert first.rate(condition, attribute, 100).acknowledged
+    # The server needs its own evidence of the listening: every file fetched, and the
+    # study's minimum listening time (1 s) passed on its clock for each version.
+    assert first.play_all(seconds=1.1).acknowledged
     late = rate_in_threads([second], saves=20, pause=0.005)
     submitted = first.send({"trial": first.trial["trial"]["id"], "type": "submit"})
     assert submitted.status == 200, submitted.response
@@ -322,4 +325,22 @@ def test_audio_through_gunicorn_is_the_stored_file(deployment: Deployment) -> No
     for reply in (whole, part):
         assert "content-disposition" not in reply.headers
         assert reply.headers["cache-control"] == "private, no-store"
+    person.close()
+
+
+def test_the_audio_sent_through_gunicorn_is_recorded(deployment: Deployment) -> None:
+    """The listening evidence counts the bytes gunicorn sent, with sendfile or through
+    Python: one row per response, when the response ends."""
+    (person,) = participants(deployment, 1)  # the page's fetch of every file: one row each
+    key = person.trial["conditions"][0]["key"]
+    assert person.browser.get(f"/a/{key}", headers={"Range": "bytes=100-"}).status == 206
+    assert person.browser.get(f"/a/{key}", headers={"Range": "bytes=5-20"}).status == 206
+    assert person.browser.request("HEAD", f"/a/{key}").status == 200  # sends no bytes
+    rows = deployment.query(
+        "from listening.models import AudioDelivery\n"
+        f"rows = AudioDelivery.objects.filter(condition__key={key!r}).order_by('id')\n"
+        "result = [list(r) for r in rows.values_list('first_byte', 'bytes_sent', 'file_size')]\n"
+    )
+    size = rows[0][2]
+    assert rows == [[0, size, size], [100, size - 100, size], [5, 16, size]]
     person.close()

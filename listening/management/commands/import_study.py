@@ -80,6 +80,12 @@ class Command(BaseCommand):
         parser.add_argument("--owner", help="Username of the researcher who owns the study.")
         parser.add_argument("--title", help="Study title (default: the folder's name).")
         parser.add_argument("--description", default="")
+        parser.add_argument(
+            "--public-title", default="", help="The title participants see (name no system)."
+        )
+        parser.add_argument(
+            "--public-description", default="", help="What participants read (name no system)."
+        )
         parser.add_argument("--paradigm", default="mushra", choices=sorted(PARADIGMS))
         parser.add_argument("--excerpt-start", type=float, help="Seconds into the mix.")
         parser.add_argument("--excerpt-length", type=float, help="Seconds.")
@@ -124,6 +130,8 @@ class Command(BaseCommand):
             owner=owner,
             title=options["title"] or folder.resolve().name,
             description=options["description"],
+            public_title=options["public_title"],
+            public_description=options["public_description"],
             paradigm=options["paradigm"],
             is_demo=options["demo"],
             accept_mono=options["accept_mono"],
