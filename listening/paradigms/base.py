@@ -226,7 +226,8 @@ class Paradigm:
         """Return the trial's rated condition with this key, or raise a clear AnswerError."""
         if not isinstance(key, str) or not CONDITION_KEY.fullmatch(key):
             # Not looked up at all (PostgreSQL refuses a NUL in a query: it answered 500).
-            raise AnswerError(f"condition={key[:80]!r} must be a condition key of this trial")
+            shown = key[:80] if isinstance(key, str) else key
+            raise AnswerError(f"condition={shown!r} must be a condition key of this trial")
         from listening.models import Condition
 
         try:

@@ -10,6 +10,13 @@
  * whatever was not acknowledged. A newer value for the same slot (the same slider,
  * say) replaces an older one that has not been sent yet.
  *
+ * Two tabs of a session share the stored queue but each sends only its own answers:
+ * a page adopts what is stored when it loads (a reload, a crashed or closed tab), and
+ * drops an adopted answer that has left storage meanwhile (its tab sent or replaced
+ * it). Otherwise a value one tab replaced could be sent late by the other and
+ * overwrite the participant's newer answer. An answer left behind by a tab that
+ * closes while another stays open is sent when a page of the session next loads.
+ *
  * @module save
  */
 
@@ -116,7 +123,9 @@ export class Saver extends EventTarget {
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 15000;
     this.timeoutMs = options.timeoutMs ?? 15000;
-    /** @type {{id: string, slot: string|null, body: object, url: string, tries: number}[]} */
+    /** This page's own answers carry its id; any other owner's were adopted. */
+    this.owner = uuid();
+    /** @type {{id: string, slot: string|null, body: object, url: string, tries: number, owner: string}[]} */
     this.queue = [];
     this._waiters = new Map();
     this._acked = new Set();
@@ -127,7 +136,7 @@ export class Saver extends EventTarget {
     this._restore();
     globalThis.addEventListener?.('online', () => this._wakeUp());
     globalThis.addEventListener?.('storage', (event) => {
-      if (event.key === this.storageKey) this._restore();
+      if (event.key === this.storageKey) this._dropGone();
     });
     if (this.queue.length) this._pump();
   }
@@ -154,7 +163,7 @@ export class Saver extends EventTarget {
         }
       }
     }
-    const entry = { id: uuid(), slot, body, url, tries: 0 };
+    const entry = { id: uuid(), slot, body, url, tries: 0, owner: this.owner };
     this.queue.push(entry);
     this._persist();
     const promise = new Promise((resolve, reject) => this._waiters.set(entry.id, { resolve, reject }));
@@ -196,21 +205,42 @@ export class Saver extends EventTarget {
     this.dispatchEvent(new CustomEvent('status', { detail: { status, pending: this.queue.length, detail } }));
   }
 
-  _restore() {
-    if (!this.storage) return;
-    let stored = [];
+  /** @returns {object[]} the stored queue (every tab's unacknowledged answers) */
+  _stored() {
+    if (!this.storage) return [];
     try {
-      stored = JSON.parse(this.storage.getItem(this.storageKey) || '[]');
+      const stored = JSON.parse(this.storage.getItem(this.storageKey) || '[]');
+      return Array.isArray(stored) ? stored.filter((entry) => entry && entry.id) : [];
     } catch (error) {
-      stored = [];
+      return [];
     }
+  }
+
+  /** Adopt what is stored (on load: left by an earlier page of this session). */
+  _restore() {
     const known = new Set(this.queue.map((entry) => entry.id));
-    for (const entry of stored) {
-      if (entry && entry.id && !known.has(entry.id) && !this._acked.has(entry.id)) {
-        this.queue.push({ ...entry, tries: 0 });
+    for (const entry of this._stored()) {
+      if (!known.has(entry.id) && !this._acked.has(entry.id)) {
+        this.queue.push({ ...entry, tries: 0, owner: entry.owner || 'earlier page' });
       }
     }
-    if (this.queue.length) this._pump();
+  }
+
+  /** Whether an adopted answer is still wanted: its tab has not sent or replaced it. */
+  _stillStored(entry) {
+    return entry.owner === this.owner || !this.storage || this._stored().some((e) => e.id === entry.id);
+  }
+
+  /** Another tab changed the stored queue: forget adopted answers it has taken out. */
+  _dropGone() {
+    const first = this._sending ? 1 : 0;
+    for (let i = this.queue.length - 1; i >= first; i -= 1) {
+      if (!this._stillStored(this.queue[i])) {
+        const [gone] = this.queue.splice(i, 1);
+        this._acked.add(gone.id);
+        this._settle(gone.id, { superseded: true });
+      }
+    }
   }
 
   _persist() {
@@ -225,7 +255,13 @@ export class Saver extends EventTarget {
       }
       const mine = new Set(this.queue.map((entry) => entry.id));
       const others = stored.filter((e) => e && !mine.has(e.id) && !this._acked.has(e.id));
-      const entries = [...others, ...this.queue].map(({ id, slot, body, url }) => ({ id, slot, body, url }));
+      const entries = [...others, ...this.queue].map(({ id, slot, body, url, owner }) => ({
+        id,
+        slot,
+        body,
+        url,
+        owner,
+      }));
       if (entries.length) this.storage.setItem(this.storageKey, JSON.stringify(entries));
       else this.storage.removeItem(this.storageKey);
     } catch (error) {
@@ -249,6 +285,10 @@ export class Saver extends EventTarget {
     try {
       while (this.queue.length) {
         const entry = this.queue[0];
+        if (!this._stillStored(entry)) {
+          this._finish(entry, { superseded: true });
+          continue;
+        }
         const outcome = await this._send(entry);
         if (outcome.retry) {
           // A newer value for the same slot makes this one moot.

@@ -135,6 +135,7 @@ def start_and_screen(page, live_server, study: Study, rec: Recorder, *, correct=
     page.locator(".question-4").get_by_label("No", exact=True).check()
     rec.snapshot()
     page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("audio.calibration", state="attached")
     assert page.locator("audio.calibration").count() == 1
     rec.snapshot()
     page.get_by_label("I have set a comfortable volume").check()

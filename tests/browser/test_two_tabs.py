@@ -13,12 +13,14 @@ participant comes back to the tab.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from listening.models import Rating
 from tests.browser.test_e2e_participant import (
     db,
+    evaluate_settled,
     listen_to_all,
     make_study,
     next_page,
@@ -28,6 +30,16 @@ from tests.browser.test_e2e_participant import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def tabs(browser):
+    """Both tabs' browser context, closed before the live server's database is flushed
+    (a tab still saving would otherwise hold the in-memory database's table lock)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+    time.sleep(1.0)  # the live server's threads finish what the closed tabs left running
 
 
 @pytest.fixture(autouse=True)
@@ -94,16 +106,16 @@ def wait_for_score(page, session, key: str, expected: int) -> None:
 
 def regain_focus(page) -> None:
     page.bring_to_front()
-    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    # A tab that follows the session to its next trial may be navigating meanwhile.
+    evaluate_settled(page, "window.dispatchEvent(new Event('focus'))")
 
 
-def test_a_tab_that_regains_focus_shows_what_the_other_tab_saved(browser, live_server):
+def test_a_tab_that_regains_focus_shows_what_the_other_tab_saved(tabs, live_server):
     study = make_study("mushra", screening={"tests": []}, trials_per_participant=2)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    one = context.new_page()
+    one = tabs.new_page()
     to_first_trial(one, live_server, study)
     session = session_of(study)
-    two = context.new_page()
+    two = tabs.new_page()
     two.goto(one.url)
     wait_ready(two)
     keys = {c["label"]: c["key"] for c in one.evaluate("window.participantTrial.data.conditions")}
@@ -179,4 +191,43 @@ def test_a_tab_that_regains_focus_shows_what_the_other_tab_saved(browser, live_s
         "document.querySelector('.trial-title').textContent === 'Trial 2 of 2'",
     )
     wait_ready(one)
-    context.close()
+
+
+def test_a_value_one_tab_replaced_is_never_sent_by_the_other(tabs, live_server):
+    """Tab one queues 90, 80, 70 behind a request in flight; 90 and 80 are replaced before
+    they leave. The other tab sees the shared queue in localStorage but must not send the
+    replaced values: sent late, 80 would overwrite the participant's 70 on the server."""
+    study = make_study("mushra", screening={"tests": []}, trials_per_participant=1)
+    one = tabs.new_page()
+    to_first_trial(one, live_server, study)
+    session = session_of(study)
+    two = tabs.new_page()
+    two.goto(one.url)
+    wait_ready(two)
+    keys = {c["label"]: c["key"] for c in one.evaluate("window.participantTrial.data.conditions")}
+    sent_by_two: list[str] = []
+    two.on(
+        "request",
+        lambda request: sent_by_two.append(request.post_data or "")
+        if request.url.endswith("/answers")
+        else None,
+    )
+    held = []
+    one.route(
+        re.compile(r".*/answers$"),
+        lambda route: route.continue_() if held else held.append(route),
+    )
+    set_slider(one, "A", ["End"])  # 100: in flight, held
+    for _ in range(100):
+        if held:
+            break
+        one.wait_for_timeout(50)
+    assert held, "the first value did not leave"
+    set_slider(one, "A", ["PageDown", "PageDown", "PageDown"])  # 90, 80, 70 queued
+    one.wait_for_timeout(1000)  # time for the other tab to act on the storage events
+    held[0].continue_()
+    wait_for_score(one, session, keys["A"], 70)
+    two.wait_for_timeout(1000)
+    assert score(session, keys["A"]) == 70
+    replaced = [body for body in sent_by_two if '"score":80' in body or '"score":90' in body]
+    assert replaced == [], f"the other tab sent values this tab had replaced: {replaced}"
