@@ -1,4 +1,4 @@
-"""Time alignment of a master to its mix (METRICS.md §5.1 steps 2-5).
+"""Time alignment of a master to its mix (docs/metrics.md steps 2-5).
 
 A master is compared with its mix sample for sample, so the two must first share a
 sample rate (:func:`match_rates`) and a time origin (:func:`align`, then
@@ -53,11 +53,11 @@ from analysis.audio import (
 )
 from analysis.errors import AlignmentError, InvalidInputError, SilentAudioError, TooShortError
 
-#: Rate of the coarse GCC-PHAT search, in Hz (§5.1 step 3).
+#: Rate of the coarse GCC-PHAT search, in Hz (docs/metrics.md, alignment).
 COARSE_RATE = 8000
 #: Rates further apart than this factor are both resampled to :data:`FALLBACK_RATE`.
 EXTREME_RATE_RATIO = 2.0
-#: Common rate for very different delivery rates (§5.1 step 2).
+#: Common rate for very different delivery rates (docs/metrics.md, alignment).
 FALLBACK_RATE = 48000
 #: Length of the fine-alignment excerpt and of the drift windows, in seconds.
 EXCERPT_SECONDS = 20.0
@@ -189,7 +189,7 @@ class LocalAlignment:
 def match_rates(
     master: Audio, master_rate: int, mix: Audio, mix_rate: int
 ) -> tuple[Audio, Audio, int]:
-    """Bring a master and its mix to a common sample rate (§5.1 step 2).
+    """Bring a master and its mix to a common sample rate (docs/metrics.md, alignment).
 
     The master is resampled to the mix's rate. When the rates differ by more than
     a factor :data:`EXTREME_RATE_RATIO` (e.g. 32 kHz against 96 kHz), both are
@@ -248,7 +248,7 @@ def align(
     max_lag_seconds: float = 10.0,
     min_correlation: float = 0.3,
 ) -> Alignment:
-    """Find the lag, polarity and clock drift of a master against its mix (§5.1 steps 3-5).
+    """Find the lag, polarity and clock drift of a master against its mix.
 
     Parameters
     ----------
@@ -282,7 +282,7 @@ def align(
     ----------
     .. [1] C. H. Knapp and G. C. Carter, "The generalized correlation method for
        estimation of time delay", IEEE Trans. ASSP 24(4), 320-327, 1976 (PHAT).
-    .. [2] METRICS.md §5.1, steps 3-5.
+    .. [2] docs/metrics.md (Alignment of a master to its mix), steps 3-5.
 
     Examples
     --------
@@ -381,7 +381,7 @@ def aligned_pair(master: Audio, mix: Audio, alignment: Alignment) -> tuple[Audio
 
     References
     ----------
-    .. [1] METRICS.md §5.1, step 4 (trim to the overlapping span).
+    .. [1] docs/metrics.md, step 4 (trim to the overlapping span).
 
     Examples
     --------
@@ -419,10 +419,10 @@ def local_alignment(
     search_seconds: float = 0.02,
     threshold: float = 0.5,
 ) -> LocalAlignment:
-    """Find the residual lag of every segment of an aligned pair (§5.1 step 5).
+    """Find the residual lag of every segment of an aligned pair (docs/metrics.md, alignment).
 
     Segment ``k`` starts at ``k * hop``; there are ``floor((n - segment) / hop) + 1``
-    segments, the grid of the distortion meter (§5.4). Each segment of the mix's
+    segments, the grid of the distortion meter. Each segment of the mix's
     mono downmix is cross-correlated with the master's, normalised by the energies
     of the overlapping windows, over ``±search_seconds``; the lag of the largest
     positive peak is the local lag. Segments whose peak is below ``threshold`` are
@@ -460,7 +460,7 @@ def local_alignment(
 
     References
     ----------
-    .. [1] METRICS.md §5.1 step 5 and §5.3 (segment grid).
+    .. [1] docs/metrics.md (Alignment of a master to its mix) (step 5 and the segment grid).
 
     Examples
     --------
@@ -789,7 +789,7 @@ class _Line:
 
 @dataclass(frozen=True)
 class _DriftCheck:
-    """The drift check of §5.1 step 5 on windows at 10 %, 50 % and 90 % of the overlap."""
+    """The drift check on windows at 10 %, 50 % and 90 % of the overlap."""
 
     search: _Search
     start: int

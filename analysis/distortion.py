@@ -4,12 +4,12 @@ Each master channel is modelled as a linear, time-invariant function of the mix
 channels plus a residual (distortion, gain riding, added noise). Per 2 s segment,
 the multiple coherence of the master channel on (mix L, mix R) gives the share of
 the master's power that the mix predicts linearly; the rest is the residual
-(METRICS.md §5.2). DM is the share of segments whose coherent signal-to-distortion
-ratio (CSDR) falls below 10 dB (§5.4); HFD is the unexplained share of the master's
-power in the 4-8, 8-12 and 12-16 kHz bands (§5.5).
+(docs/metrics.md, DM/HFD model). DM is the share of segments whose coherent signal-to-distortion
+ratio (CSDR) falls below 10 dB; HFD is the unexplained share of the master's
+power in the 4-8, 8-12 and 12-16 kHz bands (docs/metrics.md, HFD definition).
 
 The pair must already be aligned, polarity-corrected and trimmed to equal length
-(:mod:`analysis.alignment`). The spectra are computed efficiently (§5.3): one STFT
+(:mod:`analysis.alignment`). The spectra are computed efficiently: one STFT
 per channel for the whole track, whose outer products are summed over the frames of
 each segment, so a segment costs O(bins) rather than one Welch estimate each.
 """
@@ -32,9 +32,9 @@ from analysis.errors import InvalidInputError, TooShortError
 
 METRIC = "DM/HFD"
 THETA_DM = 10.0
-"""CSDR threshold in dB below which a segment counts as distorted (§5.4)."""
+"""CSDR threshold in dB below which a segment counts as distorted."""
 REGULARISER = 1e-9
-"""Diagonal loading of the mix cross-spectral matrix, relative to its trace (§5.3)."""
+"""Diagonal loading of the mix cross-spectral matrix, relative to its trace."""
 BAND_LOW_HZ = 50.0
 BAND_HIGH_HZ = 16000.0
 BAND_HIGH_NYQUIST_SHARE = 0.45
@@ -44,10 +44,10 @@ HF_BANDS: tuple[tuple[str, float, float], ...] = (
     ("12-16k", 12000.0, 16000.0),
     ("16-20k", 16000.0, 20000.0),
 )
-"""HFD bands; HFD is the mean of the first three, B4 is reported separately (§5.5)."""
+"""HFD bands; HFD is the mean of the first three, B4 is reported separately."""
 HFD_BANDS = ("4-8k", "8-12k", "12-16k")
 HF_SKIP_DB = 60.0
-"""Band-segments this far below the segment's in-band total are skipped (§5.5)."""
+"""Band-segments this far below the segment's in-band total are skipped."""
 MIX_BAND_FLOOR_DB = 50.0
 """An HFD band holding less than this share (in dB) of the mix's 50 Hz-16 kHz power is not
 applicable: the mix has nothing there for the master to be explained by, so any content
@@ -55,7 +55,7 @@ the master has in the band (noise, an exciter, limiter harmonics) reads as ~100 
 "distortion" whatever the mastering did (e.g. a telephone-band or band-limited recording).
 Full-range music holds -20 to -40 dB in 12-16 kHz."""
 EDIT_TOLERANCE_DB = 3.0
-"""Segments whose gain differs from the median gain by more are fades or edits (§5.1)."""
+"""Segments whose gain differs from the median gain by more are fades or edits."""
 SILENCE_DBFS = -70.0
 SILENCE_BELOW_MEAN_DB = 30.0
 WAVE_TAU_SECONDS = 0.020
@@ -82,7 +82,7 @@ class Distortion:
     dm : float
         Percentage of valid segments with CSDR below 10 dB (θ_DM).
     dm_at : dict of float to float
-        DM at each threshold θ in dB (sensitivity analysis, §5.4).
+        DM at each threshold θ in dB (sensitivity analysis, docs/metrics.md, DM definition).
     median_csdr : float
         Median CSDR of the valid segments, in dB (clipped to ±120 dB).
     mean_unexplained : float
@@ -146,7 +146,7 @@ class Distortion:
 
 
 def stft_length(rate: int) -> int:
-    """Return the Welch/STFT frame length used at a sample rate (METRICS.md §5.3).
+    """Return the Welch/STFT frame length used at a sample rate (docs/metrics.md.
 
     Parameters
     ----------
@@ -224,13 +224,13 @@ def distortion(
         Segments to leave out (e.g. those that do not align locally), one flag per
         segment of the grid (see :func:`segment_grid`).
     segment_seconds, hop_seconds : float
-        Segment length and hop (2 s and 1 s, METRICS.md §5.3).
+        Segment length and hop (2 s and 1 s, docs/metrics.md).
     thresholds : sequence of float
         CSDR thresholds in dB at which DM is also reported.
     wave : bool
         Compute the diagnostic DM_wave instead: the master is first divided by the
         smoothed broadband gain track ``sqrt(LP(y_mid²) / LP(x_mid²))`` (zero-phase
-        one-pole low-pass, τ = 20 ms), which removes slow gain riding (§5.4). Fade and
+        one-pole low-pass, τ = 20 ms), which removes slow gain riding. Fade and
         edit exclusion still uses the unnormalised master.
 
     Returns
@@ -265,7 +265,7 @@ def distortion(
       0.45 fs); u_k = 1 / (1 + 10^(CSDR_k/10)).
     - HFD bands are half-open, lo ≤ f < hi; a band whose upper edge exceeds the
       Nyquist frequency is None.
-    - Excluded segments (§5.1 steps 6-7): gain ``g_k = 10 log10(P_y,k / P_x,k)``
+    - Excluded segments (docs/metrics.md, alignment): gain ``g_k = 10 log10(P_y,k / P_x,k)``
       (mean square over samples and channels) more than 3 dB from the median gain of
       the non-silent segments, dilated by one segment each side; mix level below
       -70 dBFS (mean square, full-scale square wave = 0 dB) or more than 30 dB below
@@ -277,7 +277,7 @@ def distortion(
        Procedures*, 4th ed., Wiley, 2010, ch. 7 (multiple and ordinary coherence).
     .. [2] P. D. Welch, "The use of fast Fourier transform for the estimation of
        power spectra", IEEE Trans. Audio Electroacoust. 15(2), 1967.
-    .. [3] METRICS.md §5 (DM and HFD definitions of this project).
+    .. [3] docs/metrics.md (DM and HFD definitions of this project).
 
     Examples
     --------
@@ -428,7 +428,7 @@ def _segment_powers(x: Audio, seg: int, hop: int, n_segments: int) -> tuple[Floa
 
 
 def _excluded_segments(y: Audio, x: Audio, seg: int, hop: int, n_segments: int) -> BoolArray:
-    """Flag faded or edited (gain outlier) and silent segments (METRICS.md §5.1 steps 6-7)."""
+    """Flag faded or edited (gain outlier) and silent segments (docs/metrics.md steps 6-7)."""
     p_x, mean_x = _segment_powers(x, seg, hop, n_segments)
     p_y, _ = _segment_powers(y, seg, hop, n_segments)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -451,7 +451,7 @@ def _excluded_segments(y: Audio, x: Audio, seg: int, hop: int, n_segments: int) 
 
 
 def _gain_track(y: Audio, x: Audio, rate: int) -> FloatArray:
-    """Return the smoothed broadband gain of ``y`` over ``x`` that DM_wave divides out (§5.4).
+    """Return the smoothed broadband gain of ``y`` over ``x`` that DM_wave divides out.
 
     ``g(t) = sqrt(LP(y_mid²) / LP(x_mid²))`` with a zero-phase (forward-backward)
     one-pole low-pass of time constant 20 ms.

@@ -3,7 +3,7 @@
 Per channel: 3 s blocks (132 480 samples at 44.1 kHz, as the official meter uses),
 block RMS with the factor sqrt(2) so a full-scale sine has RMS = peak, the RMS of the
 loudest 20 % of blocks against the second-largest block peak. The track DR is the
-channel mean, shown rounded as "DRn". See ``shared/METRICS.md`` §2.
+channel mean, shown rounded as "DRn". See docs/metrics.md (Dynamic range (DR meter)).
 """
 
 from __future__ import annotations

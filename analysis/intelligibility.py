@@ -1,14 +1,14 @@
 """Intelligibility (IT): ESTOI and STOI of the master's mid channel against the mix's.
 
 IT is ESTOI (Jensen & Taal 2016) with the mix as the clean reference and the master
-as the degraded signal, both on the mid channel (METRICS.md §4.3); STOI (Taal et al.
+as the degraded signal, both on the mid channel (docs/metrics.md); STOI (Taal et al.
 2011) is reported beside it. On music neither measures intelligibility: read IT as a
 "vocal-band envelope fidelity index" (130 Hz-4.3 kHz).
 
 The numbers are those of pystoi 0.4.1 (``pystoi.stoi(x, y, fs, extended=...)``), but
 both measures share one preparation (resampling to 10 kHz, silent-frame removal,
 STFT, third-octave envelopes) and every step is vectorised, so the pair costs a
-fraction of two pystoi calls. The pair must already be aligned (§5.1): a 2 ms offset
+fraction of two pystoi calls. The pair must already be aligned: a 2 ms offset
 costs 0.1 in STOI.
 """
 

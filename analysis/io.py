@@ -3,7 +3,7 @@
 Everything else in the package works on arrays; this module is the only one that
 opens files. Reading returns an :class:`AudioFile` that carries the samples as a
 ``(samples, channels)`` float64 array plus what the container said about itself,
-including whether the codec is lossy (which invalidates HFD, METRICS.md §5.1).
+including whether the codec is lossy (which invalidates HFD, docs/metrics.md).
 """
 
 from __future__ import annotations

@@ -6,14 +6,14 @@ sub-blocks are computed once per channel, and 4 of them make a 400 ms gating blo
 loudness, loudness range). Only complete sub-blocks count, as in libebur128, so a
 trailing partial 100 ms is ignored. Channel weights are 1.0 (mono and stereo only).
 The loudness range takes its 3 s windows every second, with nearest-rank percentiles
-and no appended silence, as libebur128 does (METRICS.md §1.4 describes a 10 Hz hop
+and no appended silence, as libebur128 does (docs/metrics.md describes a 10 Hz hop
 and 1.5 s of silence; on 30 s excerpts those choices moved LRA by up to 2 LU away
 from libebur128, the reference these tests hold it to within 0.01 LU).
 
 True peak follows BS.1770-4 Annex 2 with the interpolator of
 ``scipy.signal.resample_poly(x, up, 1, window=("kaiser", 10.0))``, evaluated phase by
 phase on overlapping chunks so that the oversampled signal is never held in memory.
-See ``shared/METRICS.md`` §1.
+See docs/metrics.md (Loudness, true peak, loudness range, PLR and PSR).
 """
 
 from __future__ import annotations
@@ -499,7 +499,7 @@ def sample_peak(x: Audio) -> float:
 
     References
     ----------
-    .. [1] ``shared/METRICS.md`` §1.2.
+    .. [1] docs/metrics.md (Loudness, true peak, loudness range, PLR and PSR).
 
     Examples
     --------
@@ -767,7 +767,7 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
     ----------
     .. [1] ITU-R BS.1770-4 (integrated loudness, true peak).
     .. [2] EBU Tech 3341 (momentary, short-term) and Tech 3342 (loudness range).
-    .. [3] AES TD1004 / Ian Shepherd (PLR); ``shared/METRICS.md`` §1.5 (PSR).
+    .. [3] AES TD1004 / Ian Shepherd (PLR); docs/metrics.md (PLR and PSR) (PSR).
 
     Examples
     --------

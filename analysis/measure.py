@@ -2,13 +2,13 @@
 
 :func:`measure` takes arrays, :func:`measure_files` takes paths. Both return a
 :class:`MeasureResult` whose :meth:`MeasureResult.as_dict` is one flat row: the
-metrics of METRICS.md, the alignment found, the excluded share, the parameters and
+metrics of docs/metrics.md, the alignment found, the excluded share, the parameters and
 the metrics version, ready for a CSV or a JSON field.
 
 Loudness, true peak, LRA, PLR/PSR, DR, loudness penalty and the spectral shape are
 measured on the full, as-delivered master (and, prefixed ``mix_``, on the mix). The
 reference-based metrics (DM, HFD, IT, BER) are measured on the time-aligned,
-rate-matched pair (METRICS.md §5.1).
+rate-matched pair (docs/metrics.md, Alignment of a master to its mix).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class MeasureResult:
 
     @property
     def hfd_valid(self) -> bool:
-        """Whether HFD applies: a lossless pair whose mix has energy in an HFD band (§5.5)."""
+        """Whether HFD applies: a lossless pair whose mix has energy in an HFD band."""
         return not (self.master_lossy or self.mix_lossy) and self.distortion.hfd is not None
 
     @property
@@ -208,13 +208,13 @@ def measure(
     master_lossy, mix_lossy : bool
         Whether the inputs were decoded from lossy codecs (HFD is then invalid).
     tonal_target : TonalTarget, optional
-        Target curve for the tonal-balance deviation (METRICS.md §6.4).
+        Target curve for the tonal-balance deviation (docs/metrics.md, Spectral balance).
     platforms : sequence of str, optional
         Platform keys for the loudness penalty; all known platforms by default.
     max_lag_seconds : float
         Largest offset between master and mix searched by the alignment.
     local_alignment_check : bool
-        Exclude segments that do not align locally (edited masters, METRICS.md §5.1 step 5).
+        Exclude segments that do not align locally (edited masters, docs/metrics.md step 5).
 
     Returns
     -------
@@ -233,7 +233,7 @@ def measure(
     .. [1] ITU-R BS.1770-4; EBU Tech 3341 and 3342 (loudness, true peak, LRA).
     .. [2] Pleasurize Music Foundation, "Measuring DR ENv3" (DR).
     .. [3] Jensen & Taal (2016), ESTOI; Taal et al. (2011), STOI.
-    .. [4] Bendat & Piersol, multiple coherence (DM, HFD); see METRICS.md §5.
+    .. [4] Bendat & Piersol, multiple coherence (DM, HFD); see docs/metrics.md.
 
     Examples
     --------

@@ -6,7 +6,7 @@ tracks; quiet tracks are turned up fully (``limiter``), up to a peak ceiling
 (``headroom_limited``) or not at all (``down_only``). The penalty is ``min(0, G)``.
 Platforms change their policies, so the table is versioned and dated, and every
 result carries the reference level it was computed against. See
-``shared/METRICS.md`` §3.
+docs/metrics.md (Loudness penalty per platform).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ PLATFORMS: Mapping[str, Platform] = {
         ),
     )
 }
-"""The platform table of METRICS.md §3, version :data:`PLATFORM_TABLE_VERSION`.
+"""The platform table of docs/metrics.md, version :data:`PLATFORM_TABLE_VERSION`.
 
 To model SoundCloud normalising to -14 LUFS, pass a modified table, e.g.
 ``{**PLATFORMS, "soundcloud": dataclasses.replace(PLATFORMS["soundcloud"], reference=-14.0)}``.
@@ -290,7 +290,7 @@ def loudness_penalties(
 
     References
     ----------
-    .. [1] ``shared/METRICS.md`` §3 (formula and platform table).
+    .. [1] docs/metrics.md (Loudness penalty per platform) (formula and platform table).
 
     Examples
     --------

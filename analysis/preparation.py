@@ -333,7 +333,7 @@ def align_to_mix(
 
     References
     ----------
-    .. [1] METRICS.md §5.1 (alignment) and ITU-R BS.1534-3 (every item of a trial plays
+    .. [1] docs/metrics.md (alignment) and ITU-R BS.1534-3 (every item of a trial plays
        the same excerpt).
     """
     alignment = align(
@@ -622,7 +622,7 @@ def match_loudness(
     ----------
     .. [1] ITU-R BS.1770-4 (loudness and true peak); EBU R 128 (normalise to a
        loudness target with a true-peak ceiling).
-    .. [2] METRICS.md §7.1, "Loudness matching for this project".
+    .. [2] docs/statistics.md (Post-screening of assessors), "Loudness matching for this project".
 
     Examples
     --------

@@ -744,7 +744,7 @@ def software_versions() -> dict[str, str]:
 
     References
     ----------
-    METRICS.md §10 (store versions with every result).
+    docs/metrics.md (Versions and reproducibility) (store versions with every result).
 
     Examples
     --------
@@ -790,7 +790,7 @@ def render_report(
 
     References
     ----------
-    ITU-R BS.1534-3 (2015), §9 (presentation of results); METRICS.md §7-8, §10.
+    ITU-R BS.1534-3 (2015), §9 (presentation of results); docs/statistics.md; docs/metrics.md.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Headphone-screening stimuli and scoring for online listening tests (METRICS.md §9).
+"""Headphone-screening stimuli and scoring for online listening tests (docs/stimuli.md.
 
 Two three-interval forced-choice tests tell headphone listeners from loudspeaker
 listeners, plus the calibration signal played before them:
@@ -33,11 +33,11 @@ Seed: TypeAlias = int | np.random.Generator
 
 #: Number of intervals in every screening trial (three-alternative forced choice).
 N_INTERVALS: Final = 3
-#: Trials per test recommended by both reference implementations (METRICS.md §9).
+#: Trials per test recommended by both reference implementations (docs/stimuli.md.
 DEFAULT_TRIALS: Final = 6
-#: Pass marks recommended in METRICS.md §9: anti-phase >= 5/6, Huggins pitch 6/6.
+#: Pass marks recommended in docs/stimuli.md: anti-phase >= 5/6, Huggins pitch 6/6.
 DEFAULT_PASS_MARK: Final[dict[str, int]] = {"antiphase": 5, "huggins": 6}
-#: At most two attempts at the screening (METRICS.md §9.2).
+#: At most two attempts at the screening (docs/stimuli.md, Headphone screening).
 MAX_ATTEMPTS: Final = 2
 
 #: The six orderings of the anti-phase test, as in the reference file names
@@ -417,7 +417,7 @@ def screening_trials(
     kind : {"antiphase", "huggins"}
         Which test.
     n_trials : int
-        Number of trials (METRICS.md §9 recommends 6 for both tests).
+        Number of trials (docs/stimuli.md (Headphone screening) recommends 6 for both tests).
     seed : int or numpy.random.Generator
         Seed; the same seed gives the same trials, samples included.
     rate : int
@@ -580,7 +580,7 @@ def calibration_signal(
     ----------
     .. [1] ITU-R BS.1770-4, "Algorithms to measure audio programme loudness and
        true-peak audio level", 2015.
-    .. [2] METRICS.md §9: volume calibration precedes both headphone tests.
+    .. [2] docs/stimuli.md (Headphone screening): volume calibration precedes both headphone tests.
 
     Examples
     --------
@@ -618,7 +618,7 @@ def score_screening(
     correct : sequence of int
         The correct interval per trial, as generated (``ScreeningTrial.correct``).
     pass_mark : int
-        Fewest correct answers that pass (METRICS.md §9: 5 of 6 for the anti-phase
+        Fewest correct answers that pass (docs/stimuli.md: 5 of 6 for the anti-phase
         test, 6 of 6 for Huggins pitch; see :data:`DEFAULT_PASS_MARK`).
 
     Returns

@@ -4,7 +4,7 @@ The long-term average spectrum (LTAS) is a Welch PSD of the mid channel averaged
 only over the 400 ms blocks that pass the BS.1770 gates, so silence and fades do not
 bias it. Third-octave band powers integrate the PSD over the IEC 61260 base-2 band
 edges ``fc * 2**(+-1/6)``, ``fc = 1000 * 2**(m/3)``, counting each FFT bin by the
-share of its width inside the band. See ``shared/METRICS.md`` §6.
+share of its width inside the band. See docs/metrics.md (Spectral balance).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def measure_spectrum(x: Audio, rate: int, *, gate: BlockGate | None = None) -> S
     References
     ----------
     .. [1] ITU-R BS.1770-4 (gating); Welch (1967), IEEE Trans. Audio Electroacoust. 15(2).
-    .. [2] IEC 61260-1:2014 (band edges); ``shared/METRICS.md`` §6.1-6.3, 6.5.
+    .. [2] IEC 61260-1:2014 (band edges); docs/metrics.md, 6.5.
 
     Examples
     --------
@@ -323,7 +323,7 @@ def bass_excitation_ratio(master: Spectrum, mix: Spectrum) -> BassExcitation:
 
     References
     ----------
-    .. [1] ``shared/METRICS.md`` §6.5.
+    .. [1] docs/metrics.md (Bass excitation ratio (BER)).
 
     Examples
     --------
@@ -423,7 +423,7 @@ def tonal_target(levels: Sequence[npt.ArrayLike], centres: npt.ArrayLike) -> Ton
     References
     ----------
     .. [1] iZotope, Tonal Balance Control 2, "Targets and views".
-    .. [2] ``shared/METRICS.md`` §6.4.
+    .. [2] docs/metrics.md (Spectral balance).
     """
     if len(levels) == 0:
         raise InvalidInputError("a tonal target needs at least one reference spectrum")
@@ -483,7 +483,7 @@ def tonal_balance_deviation(spectrum: Spectrum, target: TonalTarget) -> TonalBal
     ----------
     .. [1] iZotope, Tonal Balance Control 2, "Targets and views" (broad view bands
        after joeunsoo.com/article/222).
-    .. [2] ``shared/METRICS.md`` §6.4.
+    .. [2] docs/metrics.md (Spectral balance).
     """
     m_spec = _indices(spectrum.band_centres)
     m_target = _indices(target.band_centres)

@@ -176,7 +176,7 @@ def _component(text: str) -> tuple[str, float]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the power of candidate designs and the smallest sufficient one."""
-    source = "METRICS.md §8.2 defaults"
+    source = "docs/statistics.md (The primary model) defaults"
     sds: dict[str, float] | None = None
     if args.pilot is not None:
         frame = post_screening(read_ratings(args.pilot)).ratings

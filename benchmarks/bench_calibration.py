@@ -1,7 +1,7 @@
 """Calibrate the primary tests by simulation: false-positive rate under the null, and power.
 
 For each design, seeded null studies are drawn from the primary model with the
-realistic variance components of METRICS.md §8.2 (participant SD 8, track 6,
+realistic variance components of docs/statistics.md (The primary model) (participant SD 8, track 6,
 track x system 5, participant x system 3, residual 10) and the primary test is run
 on each; the share with p < 0.05 should be near 5 %. The same is done with a true
 human - AI difference of 5 points for power, and for comparison with the paired

@@ -464,7 +464,7 @@ class TrackAdmin(StudyScopedAdmin):
         enqueue_track(obj)
 
 
-#: The metrics detail, grouped as METRICS.md groups them; the first matching prefix wins.
+#: The metrics detail, grouped as docs/metrics.md groups them; the first matching prefix wins.
 METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "Loudness (BS.1770-4, EBU Tech 3342)",

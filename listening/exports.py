@@ -155,7 +155,7 @@ METRICS_NOTE = (
     "mix, on the full delivered audio; empty for mixes and anchors), e.g. integrated, "
     "true_peak, loudness_range, plr, psr, dr_value, lp_spotify, dm, median_csdr, hfd, it, "
     "stoi, wsc, centroid_hz, tilt_db_per_octave, ber; the metric keys are defined in "
-    "METRICS.md and the README (Metric keys)."
+    "docs/metrics.md and the README (Metric keys)."
 )
 SESSION_COLUMNS: dict[str, str] = {
     "session": "Session id.",

@@ -1,4 +1,4 @@
-"""Headphone screening and volume calibration on the server (METRICS.md §9).
+"""Headphone screening and volume calibration on the server (docs/stimuli.md, Headphone screening).
 
 The clips are generated per session from a recorded seed (analysis.screening) and
 served by opaque keys through ``/a/<key>``, like the trial audio, each once per session

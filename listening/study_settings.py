@@ -28,8 +28,8 @@ MAX_CHOICES = 50
 INTEGER_LIMIT = 10**9
 #: Headphone screening tests (analysis.screening) and its bounds.
 SCREENING_TESTS = ("antiphase", "huggins")
-MAX_SCREENING_TRIALS = 20  # METRICS.md §9 recommends 6; each trial is a clip to generate
-MAX_SCREENING_ATTEMPTS = 5  # METRICS.md §9 recommends at most 2
+MAX_SCREENING_TRIALS = 20  # docs/stimuli.md recommends 6; each trial is a clip to generate
+MAX_SCREENING_ATTEMPTS = 5  # docs/stimuli.md (Headphone screening) recommends at most 2
 MAX_ATTRIBUTES = 8
 MAX_ATTRIBUTE_LENGTH = 100
 

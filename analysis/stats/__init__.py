@@ -1,4 +1,4 @@
-"""Listening-test statistics over tidy pandas tables (METRICS.md §7-8).
+"""Listening-test statistics over tidy pandas tables (docs/statistics.md).
 
 Every function takes long-format DataFrames as exported by the platform (one row
 per rating, answer or master) and returns one row per test, at full precision;

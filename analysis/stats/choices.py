@@ -1,4 +1,4 @@
-"""ABX discrimination, AB preference and Bradley-Terry fits (METRICS.md §7.2-7.4)."""
+"""ABX discrimination, AB preference and Bradley-Terry fits (docs/statistics.md)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def abx_tests(abx: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     H0 is guessing (p = ½): the one-sided exact p is P(K ≥ k | n, ½), i.e.
     ``scipy.stats.binomtest(k, n, 0.5, alternative='greater')``, with its one-sided
     Clopper-Pearson interval [lower, 1]. The pooled row sums the counts of all
-    participants (METRICS.md §7.2: pool rather than count who passed).
+    participants (docs/statistics.md (AB preference and ABX): pool rather than count who passed).
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def abx_tests(abx: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
 
     References
     ----------
-    METRICS.md §7.2; Clopper & Pearson (1934), Biometrika 26:404-413; ITU-R
+    docs/statistics.md; Clopper & Pearson (1934), Biometrika 26:404-413; ITU-R
     BS.1116-3 (2015) on the discrimination of small impairments.
 
     Examples
@@ -127,7 +127,7 @@ def preference_tests(
 
     References
     ----------
-    METRICS.md §7.3; Dixon & Mood (1946), J. Am. Stat. Assoc. 41:557-566 (sign test).
+    docs/statistics.md; Dixon & Mood (1946), J. Am. Stat. Assoc. 41:557-566 (sign test).
 
     Examples
     --------
@@ -186,7 +186,7 @@ def bradley_terry(
     row of X with +1 in the column of the A system and −1 in that of the B system,
     y = 1 when A won; the ``reference`` column is dropped (β_ref = 0) and
     ``statsmodels.api.Logit(y, X)`` gives the log-strength differences against
-    the reference with SEs and Wald p values (METRICS.md §7.4).
+    the reference with SEs and Wald p values (docs/statistics.md, AB preference and ABX).
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def bradley_terry(
     References
     ----------
     Bradley & Terry (1952), Biometrika 39:324-345; Agresti (2013), *Categorical
-    Data Analysis*, 3rd ed., §11.6; METRICS.md §7.4.
+    Data Analysis*, 3rd ed., §11.6; docs/statistics.md (AB preference and ABX).
 
     Examples
     --------
@@ -381,7 +381,7 @@ def preference_model(
 
     References
     ----------
-    METRICS.md §7.3; Jaeger (2008), J. Mem. Lang. 59:434-446 (logit mixed models
+    docs/statistics.md; Jaeger (2008), J. Mem. Lang. 59:434-446 (logit mixed models
     instead of ANOVAs over proportions); Bates et al. (2015), J. Stat. Softw. 67(1).
 
     Examples
@@ -462,7 +462,7 @@ def abx_model(abx: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
 
     References
     ----------
-    METRICS.md §7.2; Bates et al. (2015), J. Stat. Softw. 67(1).
+    docs/statistics.md (AB preference and ABX); Bates et al. (2015), J. Stat. Softw. 67(1).
 
     Examples
     --------

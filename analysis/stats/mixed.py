@@ -1,4 +1,4 @@
-"""The AI-versus-human answer on ratings: a crossed mixed model per attribute (METRICS.md §8.2).
+"""The AI-versus-human answer on ratings: a crossed mixed model per attribute (docs/statistics.md.
 
 The question a study asks is about mastering in general, so both the participants
 and the tracks are samples: the primary model of every attribute is
@@ -46,7 +46,7 @@ Transform = Literal["none", "logit"]
 
 #: Random-effect terms of the primary model, in lme4 order of the formula.
 TERMS: Final = ("participant", "track", "track:system", "participant:system")
-#: Fewest tracks a genre needs for its own AI-versus-human estimate (METRICS.md §8.2).
+#: Fewest tracks a genre needs for its own AI-versus-human estimate (docs/statistics.md.
 MIN_TRACKS_PER_GENRE: Final = 2
 
 
@@ -258,7 +258,7 @@ def system_effect(
         The systems; the estimate is ``b − a``.
     transform : {"none", "logit"}, default "none"
         ``"logit"`` fits logit((r + 0.5)/101), the ceiling-robust sensitivity
-        analysis of METRICS.md §8.2.
+        analysis of docs/statistics.md (The primary model).
     confidence : float, default 0.95
         Level of the CI.
 
@@ -269,7 +269,7 @@ def system_effect(
 
     References
     ----------
-    METRICS.md §8.2; Clark (1973), J. Verbal Learn. Verbal Behav. 12:335-359;
+    docs/statistics.md (The primary model); Clark (1973), J. Verbal Learn. Verbal Behav. 12:335-359;
     Baayen, Davidson & Bates (2008), J. Mem. Lang. 59:390-412; Kuznetsova,
     Brockhoff & Christensen (2017), J. Stat. Softw. 82(13) (lmerTest).
 
@@ -342,7 +342,7 @@ def system_effects(
 
     References
     ----------
-    METRICS.md §8.2 and §8.4; Holm (1979), Scand. J. Stat. 6:65-70.
+    docs/statistics.md and 'Multiple comparisons'; Holm (1979), Scand. J. Stat. 6:65-70.
 
     Examples
     --------
@@ -399,7 +399,7 @@ def genre_effects(
 
     The primary model gains fixed effects ``system * genre`` (one mean and one
     human − AI difference per genre) over the genres with ≥ 2 tracks; a genre with
-    one track is confounded with its track and only described (METRICS.md §8.2).
+    one track is confounded with its track and only described (docs/statistics.md.
     The per-genre differences get Satterthwaite t tests (Holm across genres) and
     their equality an F test (lmerTest's ``contestMD``).
 
@@ -421,7 +421,7 @@ def genre_effects(
 
     References
     ----------
-    METRICS.md §8.2; Kuznetsova, Brockhoff & Christensen (2017), eq. 8-9.
+    docs/statistics.md (The primary model); Kuznetsova, Brockhoff & Christensen (2017), eq. 8-9.
 
     Examples
     --------

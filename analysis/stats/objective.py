@@ -1,4 +1,4 @@
-"""Objective metrics AI versus human across tracks, and against ratings (METRICS.md §8.1, §8.3)."""
+"""Objective metrics AI versus human across tracks, and against ratings (docs/statistics.md)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def objective_table(
     Per metric the per-track differences d_t = metric(b) − metric(a) are tested
     with a paired t-test and the Wilcoxon signed-rank test; d_z = t/√n with its
     noncentral-t CI; both p values Holm-adjusted across the metrics (the
-    confirmatory family of METRICS.md §8.4). Tracks where the metric is undefined
+    confirmatory family of docs/statistics.md). Tracks where the metric is undefined
     for either system (e.g. HFD on lossy files) are left out of that metric only.
 
     Parameters
@@ -121,7 +121,7 @@ def objective_table(
 
     References
     ----------
-    METRICS.md §8.1 and §8.4; Holm (1979), Scand. J. Stat. 6:65-70.
+    docs/statistics.md and 'Multiple comparisons'; Holm (1979), Scand. J. Stat. 6:65-70.
 
     Examples
     --------
@@ -167,7 +167,7 @@ def per_track_table(
 
     References
     ----------
-    METRICS.md §0 (metric definitions) and §8.1.
+    docs/metrics.md (metric definitions) and 'Objective metrics across tracks'.
 
     Examples
     --------
@@ -261,12 +261,12 @@ def objective_vs_subjective(
 ) -> pd.DataFrame:
     """Spearman ρ of per-track metric differences against rating differences, per attribute.
 
-    The unit is the track (METRICS.md §8.3): Δmetric_t = metric(b) − metric(a)
+    The unit is the track (docs/statistics.md): Δmetric_t = metric(b) − metric(a)
     and Δrating_t = mean rating(b) − mean rating(a) over all participants. For
     each attribute and metric: ρ and its p value (``scipy.stats.spearmanr``) and a
     paired BCa bootstrap CI (``scipy.stats.bootstrap``, seeded). The family is
     pre-declared (:data:`CORRELATION_FAMILY`: one entry per metric) and
-    Holm-adjusted within each attribute (§8.4). With fewer than
+    Holm-adjusted within each attribute (docs/statistics.md, Multiple comparisons). With fewer than
     :data:`FEW_TRACKS` tracks the ``note`` column says the CIs are too wide to
     mean much; with fewer than 5 no CI is computed.
 
@@ -297,7 +297,7 @@ def objective_vs_subjective(
 
     References
     ----------
-    METRICS.md §8.3-8.4; Efron (1987), J. Am. Stat. Assoc. 82:171-185 (BCa);
+    docs/statistics.md; Efron (1987), J. Am. Stat. Assoc. 82:171-185 (BCa);
     Holm (1979), Scand. J. Stat. 6:65-70.
 
     Examples

@@ -2,7 +2,7 @@
 
 "How many participants and tracks for 80 % power to detect a d-point difference?"
 has no closed answer for a crossed design in general, so the answer is found by
-simulation (METRICS.md §8.5): draw studies from the primary model with the given
+simulation (docs/statistics.md): draw studies from the primary model with the given
 variance components (:func:`analysis.stats.simulation.simulate_ratings`), fit the
 primary model to each, and count the share with p < α.
 
@@ -173,7 +173,7 @@ def plan_study(
     difference : float
         The difference to detect, in rating points (non-zero).
     sds : dict of str to float, optional
-        SDs of the components (default: METRICS.md §8.2's realistic values);
+        SDs of the components (default: docs/statistics.md (The primary model)'s realistic values);
         typically estimated from a pilot study with :func:`components_from_fit`.
     participants, tracks : sequence of int
         Candidate numbers of participants and tracks (each participant rates every
@@ -195,7 +195,7 @@ def plan_study(
 
     References
     ----------
-    METRICS.md §8.5; Westfall, Kenny & Judd (2014); Green & MacLeod (2016),
+    docs/statistics.md; Westfall, Kenny & Judd (2014); Green & MacLeod (2016),
     Methods Ecol. Evol. 7:493-498 (power of mixed models by simulation).
 
     Examples

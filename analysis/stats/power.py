@@ -1,4 +1,4 @@
-"""Sample size for a paired comparison (METRICS.md §8.5)."""
+"""Sample size for a paired comparison (docs/statistics.md, Sample-size planning)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def power_paired_t(d: float, power: float = 0.8, alpha: float = 0.05) -> int:
     References
     ----------
     Cohen (1988), *Statistical Power Analysis for the Behavioral Sciences*, 2nd ed.,
-    ch. 2; METRICS.md §8.5 (d_z = 0.5 → 34, d_z = 0.8 → 15).
+    ch. 2; docs/statistics.md (Sample-size planning) (d_z = 0.5 → 34, d_z = 0.8 → 15).
 
     Examples
     --------

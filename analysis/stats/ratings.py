@@ -1,6 +1,6 @@
 """Descriptives of MUSHRA ratings and the secondary per-participant paired test.
 
-METRICS.md §7.1 and §8.2.
+docs/statistics.md (Post-screening of assessors) and 'The primary model'.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def compare_systems(
 
     References
     ----------
-    METRICS.md §8.1; Lakens (2013), Front. Psychol. 4:863 (d_z, Hedges' J);
+    docs/statistics.md; Lakens (2013), Front. Psychol. 4:863 (d_z, Hedges' J);
     Steiger & Fouladi (1997), noncentrality interval estimation; Holm (1979),
     Scand. J. Stat. 6:65-70.
 

@@ -1,4 +1,4 @@
-"""MUSHRA post-screening of assessors (ITU-R BS.1534-3, METRICS.md §7.1)."""
+"""MUSHRA post-screening of assessors (ITU-R BS.1534-3, docs/statistics.md)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ CONDITIONS: Final = (
 )
 #: Mean score of each condition above (before participant and track effects).
 LEVELS: Final = (97.0, 20.0, 45.0, 55.0, 65.0, 65.0)
-#: Bradley-Terry log-strengths of the simulated preferences (METRICS.md §7.4 example).
+#: Bradley-Terry log-strengths of the simulated preferences (docs/statistics.md example).
 STRENGTHS: Final = {"ai": 0.0, "human": 0.539, "mix": -1.024}
 
 
@@ -109,7 +109,7 @@ def simulate_study(
 
     References
     ----------
-    ITU-R BS.1534-3 (2015) (conditions and post-screening); METRICS.md §8.5
+    ITU-R BS.1534-3 (2015) (conditions and post-screening); docs/statistics.md
     (simulate the LMM with assumed variance components).
 
     Examples
@@ -297,7 +297,7 @@ def simulate_study(
     )
 
 
-#: Variance components of METRICS.md §8.2's calibration (rating points, as SDs).
+#: Variance components of docs/statistics.md's calibration (rating points, as SDs).
 REALISTIC_SDS: Final = {
     "participant": 8.0,
     "track": 6.0,
@@ -354,7 +354,7 @@ def simulate_ratings(
 
     References
     ----------
-    METRICS.md §8.2 (calibration) and §8.5 (power by simulation).
+    docs/statistics.md (calibration) and its 'Sample-size planning' (power by simulation).
 
     Examples
     --------

@@ -102,7 +102,7 @@ def analyse_study(
     n_resamples: int = 9999,
     seed: int = 0,
 ) -> StudyResults:
-    """Screen the ratings and run every analysis of METRICS.md §7-8.
+    """Screen the ratings and run every analysis of docs/statistics.md.
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ def analyse_study(
 
     References
     ----------
-    ITU-R BS.1534-3 (2015); METRICS.md §7-8.
+    ITU-R BS.1534-3 (2015); docs/statistics.md.
 
     Examples
     --------

@@ -40,7 +40,7 @@ def default_attributes() -> list[str]:
 
 
 def default_screening() -> dict[str, Any]:
-    # Headphone screening per METRICS.md §9 (Woods et al. 2017; Milne et al. 2021).
+    # Headphone screening per docs/stimuli.md (Woods et al. 2017; Milne et al. 2021).
     return {
         "tests": ["antiphase", "huggins"],
         "trials_per_test": 6,
@@ -303,7 +303,7 @@ class Study(models.Model):
     def screening_config(self) -> dict[str, Any]:
         """The headphone screening, normalised: tests, trials per test, pass marks, attempts.
 
-        Defaults follow METRICS.md §9 (analysis.screening); a pass mark may be one number
+        Defaults follow docs/stimuli.md (analysis.screening); a pass mark may be one number
         for every test or one per test, and never exceeds the number of trials.
         """
         from analysis.screening import DEFAULT_PASS_MARK, DEFAULT_TRIALS, MAX_ATTEMPTS

@@ -1,4 +1,4 @@
-"""DM and HFD by multiple coherence, against METRICS.md §5.4-5.5 and scipy's Welch estimates."""
+"""DM and HFD by multiple coherence, against docs/metrics.md and scipy's Welch estimates."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def mix(rng: np.random.Generator) -> np.ndarray:
 def test_it_reads_zero_for_the_mix_itself(mix: np.ndarray) -> None:
     d = distortion(mix, mix, FS)
     assert d.dm == 0.0
-    assert d.median_csdr > 60  # §5.4: identity -> numerical floor (87 dB with the regulariser)
+    assert d.median_csdr > 60  # identity -> numerical floor (87 dB with the regulariser)
     assert d.hfd is not None
     assert d.hfd < 1e-3
     assert (d.segments, d.valid_segments, d.excluded_share) == (19, 19, 0.0)

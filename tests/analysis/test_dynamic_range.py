@@ -1,4 +1,4 @@
-"""DR meter (METRICS.md §2): the test-vector table at 44.1 and 48 kHz, in closed form."""
+"""DR meter (docs/metrics.md): the test-vector table at 44.1 and 48 kHz, in closed form."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_channels_are_averaged_before_rounding(rate: int) -> None:
 @pytest.mark.parametrize("rate", RATES)
 def test_gaussian_noise(rate: int, rng: np.random.Generator) -> None:
     result = dynamic_range(0.1 * rng.standard_normal((SECONDS * rate, 2)), rate)
-    # METRICS.md §2: about 10.3-10.9 dB, seed-dependent (the peak of ~130 000 samples).
+    # docs/metrics.md: about 10.3-10.9 dB, seed-dependent (the peak of ~130 000 samples).
     for value in result.per_channel:
         assert 10.2 <= value <= 11.2
     assert result.dr in (10, 11)

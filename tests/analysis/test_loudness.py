@@ -1,6 +1,6 @@
 """BS.1770-4 loudness, true peak and EBU loudness range against the standards' test cases.
 
-The EBU Tech 3341/3342 signals are synthesised as METRICS.md §1.6 describes (the EBU
+The EBU Tech 3341/3342 signals are synthesised as docs/metrics.md: Test vectors) describes (the EBU
 files are not redistributable); tolerances are the EBU's. pyloudnorm's "DeMan" filter
 class and scipy's resample_poly are the outside references for general signals, and
 libebur128 (through pyebur128) for the loudness range: pyloudnorm's LRA hops by 90 ms
@@ -278,7 +278,7 @@ def test_measure_loudness_agrees_with_the_single_functions(music: tuple[np.ndarr
     assert stats.loudness_range == pytest.approx(loudness_range(x, rate), abs=1e-12)
     assert stats.max_momentary == pytest.approx(momentary_loudness(x, rate).max(), abs=1e-12)
     assert stats.max_short_term == pytest.approx(st.max(), abs=1e-12)
-    assert stats.plr == stats.true_peak - stats.integrated  # METRICS.md §1.5
+    assert stats.plr == stats.true_peak - stats.integrated  # docs/metrics.md (PLR and PSR)
     assert stats.psr == stats.true_peak - stats.max_short_term
     assert set(stats.as_dict()) == {
         "integrated", "true_peak", "sample_peak", "loudness_range",

@@ -1,4 +1,4 @@
-"""Blinding: nothing a participant's browser receives names a condition (DESIGN.md)."""
+"""Blinding: nothing a participant's browser receives names a condition (docs/blinding.md)."""
 
 from __future__ import annotations
 

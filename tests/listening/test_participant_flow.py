@@ -211,7 +211,7 @@ class ScreeningTestCase(ParticipantTestCase):
         assert session.state == "training"
         scores = session.screening["attempts"][0]["scores"]
         assert scores["antiphase"] == {"correct": 6, "total": 6, "pass_mark": 5, "passed": True}
-        assert scores["huggins"]["pass_mark"] == 6  # METRICS.md §9 default: 6 of 6
+        assert scores["huggins"]["pass_mark"] == 6  # docs/stimuli.md default: 6 of 6
         assert session.trials.filter(is_training=True).count() == 1
         assert session.rated_trials().count() == 2
         assert isinstance(session.plan["seed"], int)

@@ -41,7 +41,7 @@ def oversampled(x: np.ndarray, up: int = 32) -> np.ndarray:
 
 
 def resample_poly_true_peak(x: np.ndarray) -> float:
-    # METRICS.md §1.3: 4x oversampling with a Kaiser-windowed FIR meets EBU Tech 3341.
+    # docs/metrics.md: 4x oversampling with a Kaiser-windowed FIR meets EBU Tech 3341.
     up = signal.resample_poly(x, 4, 1, axis=0, window=("kaiser", 10.0))
     return float(20 * np.log10(np.max(np.abs(up))))
 
