@@ -7,8 +7,9 @@ the metrics version, ready for a CSV or a JSON field.
 
 Loudness, true peak, LRA, PLR/PSR, DR, loudness penalty and the spectral shape are
 measured on the full, as-delivered master (and, prefixed ``mix_``, on the mix). The
-reference-based metrics (DM, HFD, IT, BER) are measured on the time-aligned,
-rate-matched pair (docs/metrics.md, Alignment of a master to its mix).
+reference-based metrics (DM, HFD, IT) are measured on the time-aligned, rate-matched
+pair (docs/metrics.md, Alignment of a master to its mix). BER compares the two
+long-term spectra, each measured on its own full file, so it needs no alignment.
 """
 
 from __future__ import annotations

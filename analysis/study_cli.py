@@ -249,7 +249,10 @@ def add_commands(sub: Any) -> None:
         "--no-screening",
         dest="screening",
         action="store_false",
-        help="skip BS.1534-3 post-screening (on by default; needs hidden-reference rows)",
+        help=(
+            "skip BS.1534-3 post-screening (on by default; a rule whose condition, the"
+            " hidden reference or the mid anchor, is absent from the ratings excludes nobody)"
+        ),
     )
     p.set_defaults(func=cmd_ratings)
 

@@ -295,6 +295,8 @@ class StudyAdmin(StudyScopedAdmin):
         # As in the API: collaborators work on a study; only its owner may delete it.
         if not super().has_delete_permission(request, obj):
             return False
+        if obj is not None and obj.status == Study.Status.OPEN:
+            return False  # as in the API: participants may be mid-session; close it first
         return obj is None or request.user.is_superuser or obj.owner_id == request.user.pk
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -144,7 +144,7 @@ STIMULUS_COLUMNS: dict[str, str] = {
     "true_peak_dbtp": "True peak of the prepared file (BS.1770-4, 4x oversampling), dBTP.",
     "true_peak_oversampled_dbtp": "True peak of the prepared file at 32x oversampling, dBTP.",
     "playback_loudness_lufs": "Integrated loudness of the prepared file, LUFS.",
-    "alignment_lag": "Samples at the study rate: master[n + lag] = mix[n].",
+    "alignment_lag": "Samples at the master's own rate: master[n + lag] = mix[n].",
     "alignment_polarity": "+1, or -1 when the master is polarity-inverted.",
     "alignment_correlation": "Peak correlation of the alignment.",
     "metrics_version": "Version of analysis.measure that measured the metrics.",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.db import transaction
@@ -54,6 +53,12 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
 
     def perform_create(self, serializer: BaseSerializer[Study]) -> None:
         serializer.save(owner=self.request.user)
+
+    def perform_destroy(self, instance: Study) -> None:
+        # Participants may be mid-session: an open study is closed first, deliberately.
+        if instance.status == Study.Status.OPEN:
+            raise ValidationError({"status": ["close the study before deleting it"]})
+        instance.delete()  # with its sessions; the stimuli's files go on commit
 
     def perform_update(self, serializer: BaseSerializer[Study]) -> None:
         with transaction.atomic():
@@ -139,8 +144,7 @@ class TrackViewSet(viewsets.ModelViewSet[Track]):
     def perform_destroy(self, instance: Track) -> None:
         if not instance.study.is_draft:
             raise ValidationError({"study": [f"the study is {instance.study.status}"]})
-        _delete_files(instance.stimuli.all())
-        instance.delete()
+        instance.delete()  # the stimuli's files go on commit (listening.models.stimulus)
 
 
 @extend_schema(
@@ -193,14 +197,6 @@ class StimulusViewSet(
             raise ValidationError({"study": [f"the study is {track.study.status}"]})
         if instance.role == Stimulus.Role.ANCHOR:
             raise ValidationError({"role": ["anchors are derived; turn them off in the study"]})
-        _delete_files([instance, *instance.derived.all()])
         instance.delete()
         enqueue_track(track)
 
-
-def _delete_files(stimuli: Any) -> None:
-    """Delete the stimuli's files once the rows are gone for good."""
-    for stimulus in stimuli:
-        for f in (stimulus.original, stimulus.prepared):
-            if f and f.name:
-                transaction.on_commit(functools.partial(f.storage.delete, f.name))

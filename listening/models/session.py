@@ -468,7 +468,9 @@ class Trial(models.Model):
 
     session = models.ForeignKey(Session, models.CASCADE, related_name="trials")
     position = models.PositiveSmallIntegerField()
-    track = models.ForeignKey("listening.Track", models.PROTECT, related_name="trials")
+    # RESTRICT: a track its trials use cannot go alone, but with its study (whose
+    # sessions and trials go in the same deletion) it can.
+    track = models.ForeignKey("listening.Track", models.RESTRICT, related_name="trials")
     kind = models.CharField(max_length=16, choices=PARADIGM_CHOICES)
     is_training = models.BooleanField(default=False)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
@@ -569,7 +571,9 @@ class Condition(models.Model):
     VARIANT_ROLES = (Role.HIDDEN_REFERENCE, Role.X)
 
     trial = models.ForeignKey(Trial, models.CASCADE, related_name="conditions")
-    stimulus = models.ForeignKey("listening.Stimulus", models.PROTECT, related_name="conditions")
+    stimulus = models.ForeignKey(
+        "listening.Stimulus", models.RESTRICT, related_name="conditions"
+    )
     position = models.PositiveSmallIntegerField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.TEST)
     key = models.CharField(max_length=64, unique=True, default=new_condition_key, editable=False)

@@ -6,8 +6,10 @@ import uuid
 from pathlib import PurePath
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 #: Extensions kept on stored originals (libsndfile sniffs the format from the bytes anyway).
 ORIGINAL_EXTENSIONS = {".wav", ".flac", ".aif", ".aiff", ".ogg", ".oga", ".opus", ".mp3", ".caf"}
@@ -227,3 +229,21 @@ class Stimulus(models.Model):
         ):
             return self.Status.PENDING
         return self.status
+
+
+@receiver(post_delete, sender=Stimulus, dispatch_uid="listening.stimulus_files")
+def _delete_files(sender: type[Stimulus], instance: Stimulus, **kwargs: Any) -> None:
+    """A deleted stimulus takes its files along, once the deletion is committed.
+
+    One place for every way a row goes: the API, the admin, a track's or a study's
+    cascade, preparation replacing an anchor. Files of a rolled-back deletion stay.
+    """
+    names = [instance.original.name] if instance.original else []
+    names = [*names, *instance.prepared_file_names()]
+    storage = Stimulus.prepared.field.storage
+
+    def delete() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)

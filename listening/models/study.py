@@ -41,10 +41,11 @@ def default_attributes() -> list[str]:
 
 def default_screening() -> dict[str, Any]:
     # Headphone screening per docs/stimuli.md (Woods et al. 2017; Milne et al. 2021).
+    # No "pass_mark": each test gets its own recommended mark (anti-phase 5 of 6,
+    # Huggins pitch 6 of 6: analysis.screening.DEFAULT_PASS_MARK).
     return {
         "tests": ["antiphase", "huggins"],
         "trials_per_test": 6,
-        "pass_mark": 5,
         "attempts": 2,
     }
 

@@ -83,3 +83,26 @@ class AdminTestCase(BaseTestCase):
         self.assertContains(response, "Something went wrong")
         response = self.client.get("/admin/listening/stimulus/")
         self.assertContains(response, "Something went wrong")
+
+    def test_it_deletes_a_closed_study_with_its_sessions_but_never_an_open_one(self) -> None:
+        import io
+        from pathlib import Path
+
+        from django.core.management import call_command
+
+        from listening.models import Session
+        from tests.listening.participant_fixtures import build_study
+
+        study = build_study(self.researcher, tracks=1)
+        call_command("simulate_participants", study.pk, n=1, stdout=io.StringIO())
+        files = [Path(s.prepared.path) for s in Stimulus.objects.filter(track__study=study)]
+        self.login(self.researcher)
+        url = f"/admin/listening/study/{study.pk}/delete/"
+        assert self.client.get(url).status_code == 403  # open: participants may be mid-session
+        study.close()
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(url, {"post": "yes"})
+        assert response.status_code == 302
+        assert not Study.objects.filter(pk=study.pk).exists()
+        assert not Session.objects.filter(study_id=study.pk).exists()
+        assert files and not any(f.exists() for f in files)

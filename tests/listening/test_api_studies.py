@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 from listening.models import Stimulus, Study, Track
 from tests.listening.base import BaseTestCase, versions
 
@@ -123,3 +126,33 @@ class StudyApiTestCase(BaseTestCase):
         assert self.queued() == [("prepare_track_task", [track.pk, False])]
         mix.refresh_from_db()
         assert mix.status == "pending"
+
+
+class StudyDeletionTestCase(StudyApiTestCase):
+    """Deleting a study that participants took: refused while open, complete once closed."""
+
+    def test_a_closed_study_is_deleted_with_its_sessions_and_files(self) -> None:
+        from django.core.management import call_command
+
+        from listening.models import Rating, Session
+        from tests.listening.participant_fixtures import build_study
+
+        study = build_study(self.researcher, tracks=2)
+        call_command("simulate_participants", study.pk, n=2, stdout=io.StringIO())
+        assert Session.objects.filter(study=study).count() == 2
+        assert Rating.objects.filter(trial__session__study=study).exists()
+        files = [Path(s.prepared.path) for s in Stimulus.objects.filter(track__study=study)]
+        assert files and all(f.exists() for f in files)
+        api = self.login(self.researcher)
+
+        response = api.delete(self.detail(study))
+        assert response.status_code == 400
+        assert "close the study" in response.data["detail"].lower()
+        assert Study.objects.filter(pk=study.pk).exists()
+
+        study.close()
+        with self.captureOnCommitCallbacks(execute=True):
+            assert api.delete(self.detail(study)).status_code == 204
+        assert not Study.objects.filter(pk=study.pk).exists()
+        assert not Session.objects.filter(study_id=study.pk).exists()
+        assert not any(f.exists() for f in files)
