@@ -146,7 +146,7 @@ class Distortion:
 
 
 def stft_length(rate: int) -> int:
-    """Return the Welch/STFT frame length used at a sample rate (docs/metrics.md.
+    """Return the Welch/STFT frame length used at a sample rate (docs/metrics.md).
 
     Parameters
     ----------

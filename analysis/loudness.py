@@ -6,9 +6,9 @@ sub-blocks are computed once per channel, and 4 of them make a 400 ms gating blo
 loudness, loudness range). Only complete sub-blocks count, as in libebur128, so a
 trailing partial 100 ms is ignored. Channel weights are 1.0 (mono and stereo only).
 The loudness range takes its 3 s windows every second, with nearest-rank percentiles
-and no appended silence, as libebur128 does (docs/metrics.md describes a 10 Hz hop
-and 1.5 s of silence; on 30 s excerpts those choices moved LRA by up to 2 LU away
-from libebur128, the reference these tests hold it to within 0.01 LU).
+and no appended silence, as libebur128 does (a 10 Hz hop with 1.5 s of appended
+silence, as in pyloudnorm, moved LRA by up to 2 LU away from libebur128 on 30 s
+excerpts; the tests hold it to libebur128 within 0.01 LU; docs/metrics.md, LRA).
 
 True peak follows BS.1770-4 Annex 2 with the interpolator of
 ``scipy.signal.resample_poly(x, up, 1, window=("kaiser", 10.0))``, evaluated phase by

@@ -1,4 +1,4 @@
-"""Headphone-screening stimuli and scoring for online listening tests (docs/stimuli.md.
+"""Headphone-screening stimuli and scoring for online listening tests (docs/stimuli.md).
 
 Two three-interval forced-choice tests tell headphone listeners from loudspeaker
 listeners, plus the calibration signal played before them:
@@ -33,7 +33,7 @@ Seed: TypeAlias = int | np.random.Generator
 
 #: Number of intervals in every screening trial (three-alternative forced choice).
 N_INTERVALS: Final = 3
-#: Trials per test recommended by both reference implementations (docs/stimuli.md.
+#: Trials per test recommended by both reference implementations (docs/stimuli.md).
 DEFAULT_TRIALS: Final = 6
 #: Pass marks recommended in docs/stimuli.md: anti-phase >= 5/6, Huggins pitch 6/6.
 DEFAULT_PASS_MARK: Final[dict[str, int]] = {"antiphase": 5, "huggins": 6}

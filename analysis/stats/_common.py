@@ -67,7 +67,7 @@ def condition_label(ratings: pd.DataFrame) -> pd.Series:
 def adjust(pvalues: Sequence[float] | FloatArray, method: str) -> FloatArray:
     """Adjust p values with ``pingouin.multicomp``, leaving NaN entries out.
 
-    ``method`` is ``"holm"`` or ``"fdr_bh"`` (docs/statistics.md. Not statsmodels'
+    ``method`` is ``"holm"`` or ``"fdr_bh"`` (docs/statistics.md). Not statsmodels'
     ``multipletests``: its Holm branch runs ``gc.collect()`` on every call, which
     cost 0.16 s per call in a process holding a study's tables.
     """

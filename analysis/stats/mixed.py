@@ -1,4 +1,4 @@
-"""The AI-versus-human answer on ratings: a crossed mixed model per attribute (docs/statistics.md.
+"""The AI-versus-human answer on ratings: a crossed mixed model per attribute (docs/statistics.md).
 
 The question a study asks is about mastering in general, so both the participants
 and the tracks are samples: the primary model of every attribute is
@@ -46,7 +46,7 @@ Transform = Literal["none", "logit"]
 
 #: Random-effect terms of the primary model, in lme4 order of the formula.
 TERMS: Final = ("participant", "track", "track:system", "participant:system")
-#: Fewest tracks a genre needs for its own AI-versus-human estimate (docs/statistics.md.
+#: Fewest tracks a genre needs for its own AI-versus-human estimate (docs/statistics.md).
 MIN_TRACKS_PER_GENRE: Final = 2
 
 
@@ -399,7 +399,7 @@ def genre_effects(
 
     The primary model gains fixed effects ``system * genre`` (one mean and one
     human − AI difference per genre) over the genres with ≥ 2 tracks; a genre with
-    one track is confounded with its track and only described (docs/statistics.md.
+    one track is confounded with its track and only described (docs/statistics.md).
     The per-genre differences get Satterthwaite t tests (Holm across genres) and
     their equality an F test (lmerTest's ``contestMD``).
 

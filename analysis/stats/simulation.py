@@ -31,7 +31,7 @@ CONDITIONS: Final = (
 )
 #: Mean score of each condition above (before participant and track effects).
 LEVELS: Final = (97.0, 20.0, 45.0, 55.0, 65.0, 65.0)
-#: Bradley-Terry log-strengths of the simulated preferences (docs/statistics.md example).
+#: Bradley-Terry log-strengths of the simulated preferences (docs/statistics.md, example).
 STRENGTHS: Final = {"ai": 0.0, "human": 0.539, "mix": -1.024}
 
 

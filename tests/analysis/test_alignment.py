@@ -1,4 +1,4 @@
-"""Alignment of a master to its mix (docs/metrics.md (Alignment of a master to its mix) steps 2-5).
+"""Alignment of a master to its mix (docs/metrics.md, Alignment of a master to its mix).
 
 Every master here is built from its mix with a known offset, gain, polarity, rate or
 clock, so the expected lag is a closed-form number of samples. Correlations are

@@ -1,7 +1,7 @@
 """Calibration by simulation: the primary tests reject a true null about 5 % of the time.
 
 Null studies are drawn with realistic variance components, including track-to-track
-variation of the human − AI difference (docs/statistics.md. The primary model must
+variation of the human − AI difference (docs/statistics.md). The primary model must
 reject at α = 0.05 in 3-7 % of them; the old paired t-test over participant means,
 which treats the tracks as fixed, is shown to reject far more often on the same
 data, so the test can tell a calibrated model from a miscalibrated one.

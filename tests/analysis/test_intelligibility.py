@@ -1,4 +1,4 @@
-"""IT (ESTOI) and STOI against pystoi 0.4.1 called directly (docs/metrics.md."""
+"""IT (ESTOI) and STOI against pystoi 0.4.1 called directly (docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loudness penalty per platform (docs/metrics.md, checked against the platforms' own rules."""
+"""Loudness penalty per platform (docs/metrics.md), checked against the platforms' own rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Headphone-screening stimuli (docs/stimuli.md checked against closed-form properties.
+"""Headphone-screening stimuli (docs/stimuli.md) checked against closed-form properties.
 
 Outside references: R = -L and 20·log10(2) dB for the anti-phase test (Woods et al.
 2017); identical per-ear magnitude spectra and an interaural phase of exactly π in

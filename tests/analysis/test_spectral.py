@@ -1,4 +1,4 @@
-"""Gated LTAS, WSC, centroid, tilt, BER and TBD (docs/metrics.md against closed forms and scipy."""
+"""Gated LTAS, WSC, centroid, tilt, BER and TBD (docs/metrics.md) against closed forms and scipy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ABX, AB preference and Bradley-Terry against binomtest and closed forms (docs/statistics.md."""
+"""ABX, AB preference and Bradley-Terry against binomtest and closed forms (docs/statistics.md)."""
 
 from __future__ import annotations
 

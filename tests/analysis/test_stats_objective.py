@@ -104,7 +104,7 @@ def test_objective_vs_subjective_matches_scipy_bootstrap(study):
         assert table.loc[name, "ci_low"] == pytest.approx(boot.confidence_interval.low, abs=1e-9)
         assert table.loc[name, "ci_high"] == pytest.approx(boot.confidence_interval.high, abs=1e-9)
         p.append(res.pvalue)
-    # The family is pre-declared per attribute and Holm-adjusted (docs/statistics.md.
+    # The family is pre-declared per attribute and Holm-adjusted (docs/statistics.md).
     assert table["p_holm"].to_numpy() == pytest.approx(
         multipletests(p, method="holm")[1], rel=1e-10
     )

@@ -105,4 +105,5 @@ class AdminTestCase(BaseTestCase):
         assert response.status_code == 302
         assert not Study.objects.filter(pk=study.pk).exists()
         assert not Session.objects.filter(study_id=study.pk).exists()
-        assert files and not any(f.exists() for f in files)
+        assert files
+        assert not any(f.exists() for f in files)

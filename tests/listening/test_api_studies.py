@@ -142,7 +142,8 @@ class StudyDeletionTestCase(StudyApiTestCase):
         assert Session.objects.filter(study=study).count() == 2
         assert Rating.objects.filter(trial__session__study=study).exists()
         files = [Path(s.prepared.path) for s in Stimulus.objects.filter(track__study=study)]
-        assert files and all(f.exists() for f in files)
+        assert files
+        assert all(f.exists() for f in files)
         api = self.login(self.researcher)
 
         response = api.delete(self.detail(study))
