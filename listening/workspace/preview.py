@@ -180,7 +180,7 @@ def audio(request: HttpRequest, pk: int, key: str) -> HttpResponseBase:
     if name not in known:
         raise Http404()
     field = stimulus._meta.get_field("prepared")
-    return stream_prepared(request, field.attr_class(stimulus, field, name))  # type: ignore[attr-defined]
+    return stream_prepared(request, field.attr_class(stimulus, field, name))
 
 
 @require_POST

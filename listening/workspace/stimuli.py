@@ -157,7 +157,7 @@ def manifest(request: HttpRequest, pk: int) -> JsonResponse:
             status=400,
         )
     upload = request.FILES.get("manifest")
-    if upload is None or upload.size > MAX_MANIFEST_BYTES:
+    if upload is None or (upload.size or 0) > MAX_MANIFEST_BYTES:
         return JsonResponse(
             {"ok": False, "errors": ["send the manifest (a CSV file of at most 1 MB)"]}, status=400
         )
@@ -168,7 +168,7 @@ def manifest(request: HttpRequest, pk: int) -> JsonResponse:
         message = str(exc) if isinstance(exc, ManifestError) else "the manifest is not UTF-8 text"
         return JsonResponse({"ok": False, "errors": [message]}, status=400)
     tracks = {t.title: t for t in study.tracks.all()}
-    errors = []
+    errors: list[str] = []
     with transaction.atomic():
         for row in rows:
             if not row.track or row.track in tracks:
