@@ -80,7 +80,9 @@ function render() {
     table.append(el('caption', {}, track.genre ? `${track.title} (${track.genre})` : track.title));
     const head = el('tr');
     for (const name of ['Version', 'Provider', 'File', 'State']) head.append(el('th', { scope: 'col' }, name));
-    table.append(el('thead')).firstChild.append(head);
+    const thead = el('thead');
+    thead.append(head);
+    table.append(thead);
     const body = el('tbody');
     if (track.rows.length === 0) {
       const tr = el('tr');
