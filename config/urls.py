@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("listening.api.urls")),
     path("studies/<int:pk>/results/", include("listening.results_urls")),
+    path("workspace/", include("listening.workspace.urls")),
     path("", include("listening.urls")),
 ]

@@ -19,17 +19,12 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.html import format_html, format_html_join
 
+from listening.admission import admit_upload
 from listening.authentication import ThrottledAdminAuthenticationForm
 from listening.exports import bundle_response
-from listening.material_checks import check_upload
 from listening.models import Session, Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import (
-    OriginalInfo,
-    check_not_duplicate,
-    check_source_policy,
-    inspect_original,
-    lock_study,
     uploaded_path,
 )
 from listening.researchers import NOT_A_COLLABORATOR, find_collaborators, is_researcher
@@ -570,21 +565,14 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
             return data
         with uploaded_path(upload) as path:
             try:
-                info: OriginalInfo = inspect_original(
-                    path, filename=upload.name, min_duration=track.study.excerpt_length
-                )
-                # The admin's form view is one transaction: the lock holds until it is saved.
-                lock_study(track.study_id)
-                check_not_duplicate(track.study, info)
-                check_source_policy(
-                    track.study, info.channels, info.lossy, upload.name, info.rate
-                )
-                alignment, self.master_updates = check_upload(track, role, path, upload.name)
+                # The admin's form view is one transaction: the study stays locked until saved.
+                admitted = admit_upload(track, role, path, upload.name)
             except ValidationError as exc:
                 self.add_error("original", exc)
                 return data
-        info.apply_to(self.instance)
-        for name, value in alignment.items():
+        self.master_updates = admitted.master_updates
+        admitted.info.apply_to(self.instance)
+        for name, value in admitted.alignment.items():
             setattr(self.instance, name, value)
         return data
 

@@ -129,6 +129,12 @@ def serve_condition(request: HttpRequest, key: str) -> HttpResponseBase:
     return _stream(request, len(data), lambda mode: io.BytesIO(data), granted=granted)
 
 
+def stream_prepared(request: HttpRequest, playback: Any) -> HttpResponseBase:
+    """Stream a prepared file (a FieldFile) with the participants' headers and Range
+    handling, recording nothing (the researcher's preview: listening.workspace.preview)."""
+    return _stream(request, playback.size, playback.open)
+
+
 def requested_range(request: HttpRequest, size: int) -> tuple[int, int, bool] | None:
     """The bytes a request asks for: (first, last, whether by Range); None: unsatisfiable."""
     header = request.headers.get("Range")

@@ -9,15 +9,13 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from listening.admission import admit_upload
 from listening.genres import canonical_genre
-from listening.material_checks import check_upload, excerpt_problems
+from listening.material_checks import excerpt_problems
 from listening.models import Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.preparation import (
     OriginalInfo,
-    check_not_duplicate,
-    check_source_policy,
-    inspect_original,
     safe_filename,
     uploaded_path,
 )
@@ -328,18 +326,11 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
         # Decode-validate before anything is stored.
         with uploaded_path(upload) as path:
             try:
-                info = inspect_original(
-                    path, filename=upload.name, min_duration=study.excerpt_length
-                )
-                check_not_duplicate(study, info)
-                check_source_policy(study, info.channels, info.lossy, upload.name, info.rate)
-                # Alignment to the mix (or of the masters to a new mix) and the excerpt.
-                attrs["alignment"], attrs["master_updates"] = check_upload(
-                    track, role, path, upload.name
-                )
+                admitted = admit_upload(track, role, path, upload.name)
             except DjangoValidationError as exc:
                 raise serializers.ValidationError({"file": exc.messages}) from exc
-        attrs["info"] = info
+        attrs["info"] = admitted.info
+        attrs["alignment"], attrs["master_updates"] = admitted.alignment, admitted.master_updates
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> Stimulus:

@@ -104,23 +104,7 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
     def progress(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Preparation progress of the study and of each of its stimuli."""
         study = self.get_object()
-        rows: list[dict[str, Any]] = []
-        for track in study.tracks.prefetch_related("stimuli"):
-            fingerprint = track.fingerprint()
-            rows.extend(
-                {
-                    "id": s.pk,
-                    "track": track.pk,
-                    "track_title": track.title,
-                    "role": s.role,
-                    "system": s.system,
-                    "provider": s.provider,
-                    "status": s.effective_status(fingerprint),
-                    "error": s.error,
-                }
-                for s in track.stimuli.all()
-            )
-        return Response({**study.progress(), "stimuli": rows})
+        return Response({**study.progress(), "stimuli": study.stimulus_progress()})
 
 
 @extend_schema(

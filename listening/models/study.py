@@ -408,6 +408,26 @@ class Study(models.Model):
             "state": state,
         }
 
+    def stimulus_progress(self) -> list[dict[str, Any]]:
+        """Each stimulus's preparation state (stale ones pending), for the researcher's eyes."""
+        rows: list[dict[str, Any]] = []
+        for track in self.tracks.prefetch_related("stimuli"):
+            fingerprint = track.fingerprint()
+            rows.extend(
+                {
+                    "id": s.pk,
+                    "track": track.pk,
+                    "track_title": track.title,
+                    "role": s.role,
+                    "system": s.system,
+                    "provider": s.provider,
+                    "status": s.effective_status(fingerprint),
+                    "error": s.error,
+                }
+                for s in track.stimuli.all()
+            )
+        return rows
+
     def problems_before_opening(self) -> list[str]:
         """List every reason the study cannot open yet (empty when it can)."""
         from listening.models.stimulus import Stimulus

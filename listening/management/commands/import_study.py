@@ -15,7 +15,7 @@ unchanged, and preparation is queued (or run now).
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from listening.genres import canonical_genre
+from listening.manifest import ManifestError, ManifestRow, read_manifest
 from listening.material_checks import (
     MasterMatch,
     Span,
@@ -48,20 +49,12 @@ from listening.preparation import (
 from listening.researchers import GROUP, is_researcher
 from listening.tasks import enqueue_preparation, measure_track_task
 
-COLUMNS = ("track", "genre", "file", "role", "system", "provider")
 ROLES = {"mix", "master"}
 SYSTEMS = {"ai", "human"}
 
 
 @dataclass
-class Row:
-    number: int  # line in the CSV file (the header is line 1)
-    track: str
-    genre: str
-    file: str
-    role: str
-    system: str
-    provider: str
+class Row(ManifestRow):
     path: Path | None = None
     info: OriginalInfo | None = None
     match: MasterMatch | None = None
@@ -199,31 +192,11 @@ class Command(BaseCommand):
 
     def _read_manifest(self, manifest: Path, folder: Path) -> list[Row]:
         with open(manifest, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            missing = [c for c in COLUMNS if c not in header]
-            if missing:
-                raise CommandError(
-                    f"{manifest}: missing column(s) {', '.join(missing)}; "
-                    f"expected {', '.join(COLUMNS)}"
-                )
-            reader.fieldnames = header
-            rows = []
-            for record in reader:
-                value = {c: (record.get(c) or "").strip() for c in COLUMNS}
-                rows.append(
-                    Row(
-                        number=reader.line_num,
-                        track=value["track"],
-                        genre=value["genre"],
-                        file=value["file"],
-                        role=value["role"],
-                        system=value["system"],
-                        provider=value["provider"],
-                    )
-                )
-        if not rows:
-            raise CommandError(f"{manifest} lists no files")
+            try:
+                parsed = read_manifest(f, name=str(manifest))
+            except ManifestError as exc:
+                raise CommandError(str(exc)) from exc
+        rows = [Row(**dataclasses.asdict(row)) for row in parsed]
         for row in rows:
             if row.file:
                 path = Path(row.file)
