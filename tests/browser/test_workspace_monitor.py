@@ -86,3 +86,22 @@ def test_the_dashboard_updates_in_place(live_server, page) -> None:
     last_row = page.locator("#section-progress tbody tr").last.locator("td").last
     assert last_row.text_content() == "5"
     assert errors == []
+
+    # A hidden tab stops polling; showing it again asks at once.
+    polls: list[str] = []
+    page.on(
+        "request", lambda request: polls.append(request.url) if "data.json" in request.url else None
+    )
+    visibility = """hidden => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    page.evaluate(visibility, True)
+    simulate(study, 1, seed=11)
+    page.wait_for_timeout(17_000)  # longer than one polling interval
+    assert polls == []
+    assert completed.inner_text() == "5"
+    page.evaluate(visibility, False)
+    expect(completed).to_have_text("6", timeout=5_000)
+    assert len(polls) == 1
+    assert "1 new completion" in page.locator("#monitor-live").inner_text()

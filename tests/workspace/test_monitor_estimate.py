@@ -117,3 +117,17 @@ def test_after_the_interval_a_new_answer_refits_and_no_change_does_not(
     assert len(counted) == 2
     assert fresh["stale"] is False
     assert fresh["participants"] == 4
+
+
+def test_abx_estimate_is_the_reports_abx_model(signed_in, researcher) -> None:
+    study = ready_study(researcher, paradigm="abx", n_tracks=4)
+    simulate(study, 8, seed=4)
+    estimate = estimate_of(signed_in, study)
+    expected = analyse_study(abx=export(signed_in, study, "abx"), sensitivity=False).abx_model
+    (panel,) = estimate["panels"]
+    assert panel["kind"] == "abx"
+    assert panel["null"] == 50.0
+    for row, (_, ref) in zip(panel["rows"], expected.iterrows(), strict=True):
+        assert row["label"] == str(ref["pair"])
+        assert row["estimate"] == pytest.approx(100 * ref["prob"], abs=1e-9)
+        assert row["high"] == pytest.approx(100 * ref["prob_ci_high"], abs=1e-9)
