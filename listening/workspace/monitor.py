@@ -162,6 +162,7 @@ def fit_estimate(study: Study) -> dict[str, Any]:
         "participants": len(participants),
         "panels": [],
         "reason": "",
+        "kept_after_screening": None,  # MUSHRA ratings only
     }
     if not present:
         out["reason"] = "No answers yet."

@@ -72,6 +72,8 @@ def test_ab_estimate_is_the_reports_preference_model(signed_in, researcher) -> N
         assert row["label"] == ref["attribute"]
         assert row["estimate"] == pytest.approx(100 * ref["prob"], abs=1e-9)
         assert row["low"] == pytest.approx(100 * ref["prob_ci_low"], abs=1e-9)
+    page = signed_in.get(reverse("workspace:monitor", args=[study.pk])).content.decode()
+    assert "on 10 participants." in page  # no post-screening count: AB has no ratings
 
 
 def test_too_little_data_is_said_plainly(signed_in, researcher) -> None:
