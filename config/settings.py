@@ -179,6 +179,10 @@ INSTALLED_APPS += _task_apps
 LISTENING_WORKER_STALE_SECONDS = env_int("LISTENING_WORKER_STALE_SECONDS", 60)
 LISTENING_TASK_ATTEMPTS = env_int("LISTENING_TASK_ATTEMPTS", 3)
 
+# The workspace's live dashboard refits the report's model on the answers so far at most
+# this often per study (listening/workspace/monitor.py); it is cached in between.
+LISTENING_MONITOR_ESTIMATE_SECONDS = env_int("LISTENING_MONITOR_ESTIMATE_SECONDS", 60)
+
 # The cache holds the rate limits (logins, new sessions, API): shared by every process
 # that shares the database by default; redis://... for several servers (config/services.py).
 CACHES = {"default": cache_from_url(env_str("CACHE_URL", "db://listening_cache"))}

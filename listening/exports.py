@@ -746,7 +746,7 @@ def design_summary(study: Study) -> dict[str, Any]:
     }
 
 
-def _frame(path: Path) -> Any:
+def _frame(path: Path | IO[str]) -> Any:
     """Read a table of the bundle back, with its text as it was (the report shows it raw)."""
     import pandas as pd
 
@@ -774,6 +774,20 @@ def _metrics_frame(stimuli: Any) -> tuple[Any, str]:
     if masters.duplicated(["track", "system"]).any():
         return None, "objective metrics not compared: a track has several masters of one system"
     return masters, ""
+
+
+def analysis_tables(study: Study) -> dict[str, Any]:
+    """The ratings, abx and preferences tables as the report reads them, from one snapshot.
+
+    The same CSV text the bundle holds, read back the same way (:func:`_frame`), without
+    a temporary folder: the live dashboard fits the report's model on exactly these.
+    """
+    frames = {}
+    with snapshot():
+        for name in ("ratings", "abx", "preferences"):
+            names, rows = ROW_BUILDERS[name](study)
+            frames[name] = _frame(io.StringIO("".join(csv_chunks(names, rows))))
+    return frames
 
 
 def report_html(folder: Path, *, design: dict[str, Any], title: str) -> str:
