@@ -167,9 +167,10 @@ def wait_until(page, expression: str, timeout: float = 30.0) -> None:
     Not page.wait_for_function: Playwright evaluates its predicate with eval() inside the
     page, which the app's Content-Security-Policy (no 'unsafe-eval') rightly refuses;
     page.evaluate goes through the DevTools protocol and is not subject to the policy.
+    A navigation while polling (a page that follows the session) is waited out.
     """
     deadline = time.monotonic() + timeout
-    while not page.evaluate(f"Boolean({expression})"):
+    while not evaluate_settled(page, f"Boolean({expression})"):
         assert time.monotonic() < deadline, f"timed out waiting for {expression}"
         page.wait_for_timeout(50)
 
