@@ -1,0 +1,236 @@
+"""The study builder: typed forms, messages that name the field, the API's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from listening.models import Study
+from tests.workspace.builder_data import builder_data
+
+NEW = "/workspace/studies/new/"
+
+
+def errors(response: Any) -> str:
+    return response.content.decode()
+
+
+def test_it_creates_a_study_from_the_forms(signed_in: Any, researcher: Any) -> None:
+    data = builder_data(
+        attributes=["clarity", "overall quality"],
+        questions=[
+            {"name": "age", "label": "Your age", "type": "integer", "min": "18", "max": "99"},
+            {"name": "genre", "type": "choice", "choices": "Pop\nJazz\n", "when": "final"},
+            {"name": "trained", "type": "boolean", "required": None},
+        ],
+        **{"attributes-0-ORDER": "2", "attributes-1-ORDER": "1"},
+    )
+    response = signed_in.post(NEW, data)
+    study = Study.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/workspace/studies/{study.pk}/"
+    assert study.owner == researcher
+    assert study.attributes == ["overall quality", "clarity"]  # the chosen order
+    assert study.questionnaire == [
+        {
+            "name": "age",
+            "label": "Your age",
+            "type": "integer",
+            "min": 18,
+            "max": 99,
+            "required": True,
+        },
+        {
+            "name": "genre",
+            "type": "choice",
+            "choices": ["Pop", "Jazz"],
+            "required": True,
+            "when": "final",
+        },
+        {"name": "trained", "type": "boolean", "required": False},
+    ]
+    assert study.screening == {
+        "tests": ["antiphase", "huggins"],
+        "trials_per_test": 6,
+        "pass_mark": 5,
+        "attempts": 2,
+    }
+    assert study.public_title == "A listening study"
+    assert study.anchors is True
+    assert study.reference_mode == "none"
+
+
+def test_removed_and_blank_rows_are_dropped(signed_in: Any) -> None:
+    data = builder_data(attributes=["clarity", "width", ""], **{"attributes-1-DELETE": "on"})
+    assert signed_in.post(NEW, data).status_code == 302
+    assert Study.objects.get().attributes == ["clarity"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": ""}, "Title: This field is required."),
+        ({"loudness_target_lufs": "5"}, "Loudness target (LUFS): "),
+        ({"true_peak_ceiling_dbtp": "-30"}, "True-peak ceiling (dBTP): "),
+        ({"excerpt_length": "0.5"}, "Excerpt length (s): "),
+        ({"fade_ms": "6000"}, "Fade in and out (ms): "),
+        ({"min_listen_seconds": "-1"}, "Listening time that counts as played (s): "),
+        ({"screening_trials_per_test": "40"}, "Screening, trials per test: "),
+        ({"screening_pass_mark": "9"}, "Screening: pass_mark (9) is above trials_per_test (6)"),
+        ({"screening_attempts": "9"}, "Screening, attempts: "),
+        ({"redirect_url": "not a url"}, "Completion URL: Enter a valid URL."),
+        ({"attributes-1-name": "x" * 101}, "Attribute 2, name: attribute names must be 1-100"),
+        ({"attributes-1-name": "a\u0007"}, "Attribute 2, name: attribute names must be printable"),
+        ({"attributes-1-name": "Overall quality "}, None),
+    ],
+)
+def test_each_refusal_names_its_field(
+    signed_in: Any, overrides: dict[str, str], message: str | None
+) -> None:
+    response = signed_in.post(NEW, builder_data(**overrides))
+    if message is None:  # a valid variation, for contrast
+        assert response.status_code == 302
+        return
+    assert response.status_code == 400
+    assert message in errors(response).replace("&#x27;", "'")
+    assert not Study.objects.exists()
+
+
+def test_question_errors_name_the_question_and_field(signed_in: Any) -> None:
+    data = builder_data(
+        questions=[
+            {"name": "age", "type": "integer", "min": "50", "max": "10"},
+            {"name": "1bad", "type": "text"},
+            {"name": "colour", "type": "choice", "choices": ""},
+            {"name": "", "label": "No key", "type": "text"},
+        ]
+    )
+    html = errors(signed_in.post(NEW, data))
+    assert "Question 1: min (50) is above max (10)" in html
+    assert "Question 2, key (export column): use 1-50 letters" in html
+    assert "Question 3: a choice field needs its choices" in html
+    assert "Question 4, key: give each question a key" in html
+
+
+def test_list_rules_come_from_the_schema(signed_in: Any) -> None:
+    html = errors(signed_in.post(NEW, builder_data(attributes=["clarity", "clarity"])))
+    assert "Attributes: attribute names must be unique" in html
+    html = errors(signed_in.post(NEW, builder_data(attributes=[])))
+    assert "Attributes: give between 1 and 8 attributes, got 0" in html
+    questions = [{"name": "age"}, {"name": "age"}]
+    html = errors(signed_in.post(NEW, builder_data(questions=questions)))
+    assert "Questionnaire: the name &#x27;age&#x27; is used twice (start)" in html
+
+
+# -- the same rules as the API ------------------------------------------------------------
+
+
+def api_payload() -> dict[str, Any]:
+    return {
+        "title": "API study",
+        "attributes": ["clarity"],
+        "screening": {"tests": ["antiphase"], "trials_per_test": 4, "pass_mark": 6},
+        "questionnaire": [{"name": "age", "type": "integer", "min": 10, "max": 5}],
+    }
+
+
+def test_what_the_api_refuses_the_form_refuses_naming_the_field(
+    signed_in: Any, researcher: Any
+) -> None:
+    api = APIClient()
+    api.force_authenticate(researcher)
+    refused = api.post("/api/studies/", api_payload(), format="json")
+    assert refused.status_code == 400
+    assert set(refused.data["errors"]) == {"screening", "questionnaire"}
+    data = builder_data(
+        attributes=["clarity"],
+        questions=[{"name": "age", "type": "integer", "min": "10", "max": "5"}],
+        screening_tests=["antiphase"],
+        screening_trials_per_test="4",
+        screening_pass_mark="6",
+        screening_attempts=None,
+    )
+    html = errors(signed_in.post(NEW, data))
+    assert "Screening: pass_mark (6) is above trials_per_test (4)" in html
+    assert "Question 1: min (10) is above max (5)" in html
+    assert not Study.objects.exists()
+    # And what the form accepts, the API accepts (the same study, field for field).
+    payload = {
+        **api_payload(),
+        "screening": {"tests": ["antiphase"], "trials_per_test": 4, "pass_mark": 3},
+        "questionnaire": [],
+    }
+    assert api.post("/api/studies/", payload, format="json").status_code == 201
+    form = builder_data(
+        attributes=["clarity"],
+        screening_tests=["antiphase"],
+        screening_trials_per_test="4",
+        screening_pass_mark="3",
+        screening_attempts=None,
+        title="API study",
+    )
+    assert signed_in.post(NEW, form).status_code == 302
+    by_api, by_form = Study.objects.order_by("pk")
+    for field in ("attributes", "screening", "questionnaire", "loudness_target_lufs"):
+        assert getattr(by_api, field) == getattr(by_form, field), field
+
+
+def test_an_open_study_keeps_what_the_api_keeps(signed_in: Any, researcher: Any) -> None:
+    study = Study.objects.create(owner=researcher, title="Running", status=Study.Status.OPEN)
+    url = f"/workspace/studies/{study.pk}/settings/"
+    page = signed_in.get(url).content.decode()
+    assert 'name="paradigm"' in page
+    assert "disabled" in page
+    data = builder_data(
+        title="Renamed",
+        paradigm="abx",
+        loudness_target_lufs="-16",
+        excerpt_length="5",
+        attributes=["something else"],
+        consent_text="New consent.",
+    )
+    response = signed_in.post(url, data)
+    assert response.status_code == 302
+    study.refresh_from_db()
+    # Locked fields stay as they were, as in the API; the rest changes.
+    assert (study.paradigm, study.loudness_target_lufs, study.excerpt_length) == (
+        "mushra",
+        -23.0,
+        10.0,
+    )
+    assert study.attributes == Study().attributes
+    assert (study.title, study.consent_text) == ("Renamed", "New consent.")
+    api = APIClient()
+    api.force_authenticate(researcher)
+    refused = api.patch(f"/api/studies/{study.pk}/", {"paradigm": "abx"}, format="json")
+    assert refused.status_code == 400
+    assert "paradigm" in refused.data["errors"]
+
+
+def test_a_draft_study_is_edited_in_place(signed_in: Any, researcher: Any) -> None:
+    study = Study.objects.create(owner=researcher, title="Draft", attributes=["a", "b", "c"])
+    url = f"/workspace/studies/{study.pk}/settings/"
+    page = signed_in.get(url).content.decode()
+    assert 'value="Draft"' in page
+    assert 'value="c"' in page
+    data = builder_data(attributes=["c", "a"], paradigm="abx", title="Draft 2")
+    assert signed_in.post(url, data).status_code == 302
+    study.refresh_from_db()
+    assert (study.title, study.paradigm, study.attributes) == ("Draft 2", "abx", ["c", "a"])
+
+
+def test_a_per_test_pass_mark_set_through_the_api_survives_a_form_save(
+    signed_in: Any, researcher: Any
+) -> None:
+    screening = {
+        "tests": ["antiphase", "huggins"],
+        "trials_per_test": 6,
+        "pass_mark": {"antiphase": 5, "huggins": 4},
+    }
+    study = Study.objects.create(owner=researcher, title="T", screening=screening)
+    data = builder_data(screening_pass_mark="", screening_attempts="")
+    assert signed_in.post(f"/workspace/studies/{study.pk}/settings/", data).status_code == 302
+    study.refresh_from_db()
+    assert study.screening["pass_mark"] == {"antiphase": 5, "huggins": 4}
