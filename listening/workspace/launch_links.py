@@ -8,11 +8,11 @@ import segno
 from django.http import HttpRequest
 
 from listening.models import Study
+from listening.views.participant import EXTERNAL_IDS
 
-#: Prolific's placeholders, under the names the landing page reads (listening.views.participant).
-PROLIFIC_QUERY = (
-    "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
-)
+#: Prolific's placeholders, under the names the landing page reads:
+#: PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}.
+PROLIFIC_QUERY = "&".join(f"{name}={{{{%{name}%}}}}" for name in EXTERNAL_IDS)
 #: Prolific's completion link; its code goes in ``cc``.
 PROLIFIC_COMPLETION = "https://app.prolific.com/submissions/complete?cc={code}"
 
