@@ -10,6 +10,7 @@ including what may no longer change once a study has opened.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
@@ -374,6 +375,14 @@ class StudyBuilder:
                     self.form.add_error(None, f"{key}: {message}")
 
     @property
+    def attribute_rows(self) -> list[forms.Form]:
+        return _in_order(self.attributes)
+
+    @property
+    def question_rows(self) -> list[forms.Form]:
+        return _in_order(self.questions)
+
+    @property
     def has_errors(self) -> bool:
         return bool(
             self.errors
@@ -383,6 +392,20 @@ class StudyBuilder:
             or self.attributes.non_form_errors()
             or self.questions.non_form_errors()
         )
+
+
+def _in_order(formset: Any) -> list[forms.Form]:
+    """The rows as the researcher arranged them (a refused post shows them that way)."""
+    if not formset.is_bound:
+        return list(formset.forms)
+
+    def position(pair: tuple[int, forms.Form]) -> tuple[float, int]:
+        try:
+            return float(pair[1]["ORDER"].value()), pair[0]
+        except (TypeError, ValueError):
+            return math.inf, pair[0]
+
+    return [form for _, form in sorted(enumerate(formset.forms), key=position)]
 
 
 def _kept(formset: Any) -> list[forms.Form]:

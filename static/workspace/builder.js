@@ -42,15 +42,23 @@ function setUpFormset(fieldset) {
     if (add && max) add.disabled = rows().length >= Number(max.value);
   }
 
+  // Posted with DELETE on, so the server drops it; no longer "Attribute n".
+  function hide(row) {
+    row.hidden = true;
+    const number = row.querySelector("[data-number]");
+    if (number) number.textContent = "removed";
+  }
+
   function enhance(row) {
     const order = row.querySelector(".order-field");
     if (order) order.hidden = true;
     for (const button of row.querySelectorAll("[data-move]")) button.hidden = false;
     const remove = row.querySelector('input[name$="-DELETE"]');
+    if (remove?.checked) hide(row); // removed before a refused post
     if (remove) {
       remove.addEventListener("change", () => {
         if (!remove.checked) return;
-        row.hidden = true; // posted with DELETE on: the server drops it
+        hide(row);
         renumber();
         (add || fieldset).focus?.();
       });

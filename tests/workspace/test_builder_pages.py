@@ -111,8 +111,11 @@ def test_the_list_shows_own_and_shared_studies_with_progress(
 
 # -- access sweep over every builder route -------------------------------------------------
 
-PAGES = ("/workspace/studies/{pk}/", "/workspace/studies/{pk}/settings/",
-         "/workspace/studies/{pk}/launch/")
+PAGES = (
+    "/workspace/studies/{pk}/",
+    "/workspace/studies/{pk}/settings/",
+    "/workspace/studies/{pk}/launch/",
+)
 ACTIONS = ("/workspace/studies/{pk}/open/", "/workspace/studies/{pk}/close/")
 
 
