@@ -227,6 +227,7 @@ class StudyAdmin(StudyScopedAdmin):
                 "fields": [
                     "paradigm",
                     "attributes",
+                    "attribute_descriptions",
                     "reference_mode",
                     "anchors",
                     "trials_per_participant",
@@ -574,9 +575,7 @@ class StimulusForm(forms.ModelForm):  # type: ignore[type-arg]
                 # The admin's form view is one transaction: the lock holds until it is saved.
                 lock_study(track.study_id)
                 check_not_duplicate(track.study, info)
-                check_source_policy(
-                    track.study, info.channels, info.lossy, upload.name, info.rate
-                )
+                check_source_policy(track.study, info.channels, info.lossy, upload.name, info.rate)
                 alignment, self.master_updates = check_upload(track, role, path, upload.name)
             except ValidationError as exc:
                 self.add_error("original", exc)

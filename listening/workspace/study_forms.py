@@ -29,6 +29,7 @@ from listening.study_settings import (
     SCREENING_TESTS,
     QuestionSerializer,
     ScreeningSerializer,
+    clean_attribute_descriptions,
     clean_attributes,
 )
 from listening.tasks import enqueue_preparation
@@ -48,6 +49,11 @@ class AttributeForm(forms.Form):
     """One rated attribute; its key (the participant pages' id) follows from the name."""
 
     name = forms.CharField(required=False, max_length=200, strip=True)
+    description = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def key(self) -> str:
         value = self["name"].value() or ""
@@ -278,9 +284,13 @@ class StudyBuilder:
         data = request.POST if request.method == "POST" else None
         self.form = StudyForm(data, study=study)
         attributes = list(study.attributes) if study is not None else list(Study().attributes)
+        described = study.attribute_descriptions if study is not None else {}
+        described = described if isinstance(described, dict) else {}
         questions = study.questionnaire if study is not None else []
         self.attributes = AttributeFormSet(
-            data, prefix="attributes", initial=[{"name": a} for a in attributes]
+            data,
+            prefix="attributes",
+            initial=[{"name": a, "description": described.get(a, "")} for a in attributes],
         )
         self.questions = QuestionFormSet(
             data,
@@ -289,17 +299,25 @@ class StudyBuilder:
         )
         self.errors: list[str] = []
 
-    def _names(self) -> list[str]:
-        names = []
+    def _names(self) -> tuple[list[str], dict[str, str]]:
+        names, descriptions = [], {}
         for number, form in enumerate(_kept(self.attributes), start=1):
             name = form.cleaned_data.get("name", "")
+            description = form.cleaned_data.get("description", "")
             try:
                 clean_attributes([name])  # one item alone: its length and characters
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error("name", f"Attribute {number}, name: {message}")
+            if description.strip():
+                try:
+                    clean_attribute_descriptions({name: description})
+                except ValidationError as exc:
+                    for message in exc.messages:
+                        form.add_error("description", f"Attribute {number}, description: {message}")
+                descriptions[name] = description
             names.append(name)
-        return names
+        return names, descriptions
 
     def _items(self) -> list[dict[str, Any]]:
         items = []
@@ -319,11 +337,13 @@ class StudyBuilder:
         part is checked, so one post shows every problem)."""
         form_ok = self.form.is_valid()
         attributes = questions = None
+        descriptions: dict[str, str] = {}
         if self.form.locked:
             # Shown, not posted: the stored attributes go to the API unchanged.
             attributes = list(self.study.attributes)  # type: ignore[union-attr]
+            descriptions = dict(self.study.attribute_descriptions or {})  # type: ignore[union-attr]
         elif self.attributes.is_valid():
-            attributes = self._names()
+            attributes, descriptions = self._names()
         if self.questions.is_valid():
             questions = self._items()
         if not form_ok or attributes is None or questions is None or self.has_errors:
@@ -333,6 +353,7 @@ class StudyBuilder:
         payload["screening"] = self.form.screening()
         payload["questionnaire"] = questions
         payload["attributes"] = attributes
+        payload["attribute_descriptions"] = descriptions
         return payload
 
     def save(self) -> Study | None:
@@ -360,6 +381,7 @@ class StudyBuilder:
     def _api_errors(self, errors: dict[str, Any]) -> None:
         sections = {
             "attributes": "Attributes",
+            "attribute_descriptions": "Attribute descriptions",
             "questionnaire": "Questionnaire",
             "screening": "Screening",
         }
@@ -415,7 +437,7 @@ def _kept(formset: Any) -> list[forms.Form]:
 
 def _blank(form: forms.Form) -> bool:
     # Order, type and yes/no boxes have values in an untouched row: only text counts.
-    texts = ("name", "label", "choices", "min", "max")
+    texts = ("name", "description", "label", "choices", "min", "max")
     return all(form.cleaned_data.get(k) in (None, "") for k in texts if k in form.fields)
 
 

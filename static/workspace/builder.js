@@ -30,8 +30,7 @@ function setUpFormset(fieldset) {
       if (row.hidden) continue;
       n += 1;
       if (order) order.value = String(n);
-      const number = row.querySelector("[data-number]");
-      if (number) number.textContent = String(n);
+      for (const number of row.querySelectorAll("[data-number]")) number.textContent = String(n);
       const up = row.querySelector('[data-move="up"]');
       const down = row.querySelector('[data-move="down"]');
       up.setAttribute("aria-label", `Move ${kind} ${n} up`);
@@ -45,8 +44,7 @@ function setUpFormset(fieldset) {
   // Posted with DELETE on, so the server drops it; no longer "Attribute n".
   function hide(row) {
     row.hidden = true;
-    const number = row.querySelector("[data-number]");
-    if (number) number.textContent = "removed";
+    for (const number of row.querySelectorAll("[data-number]")) number.textContent = "removed";
   }
 
   function enhance(row) {

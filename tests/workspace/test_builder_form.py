@@ -234,3 +234,56 @@ def test_a_per_test_pass_mark_set_through_the_api_survives_a_form_save(
     assert signed_in.post(f"/workspace/studies/{study.pk}/settings/", data).status_code == 302
     study.refresh_from_db()
     assert study.screening["pass_mark"] == {"antiphase": 5, "huggins": 4}
+
+
+# -- attribute descriptions ------------------------------------------------------------------
+
+
+def test_descriptions_are_saved_by_attribute_and_reach_the_trial_page(signed_in: Any) -> None:
+    data = builder_data(
+        attributes=["clarity", "punch"],
+        **{"attributes-1-description": "  How hard the drums hit.  "},
+    )
+    assert signed_in.post(NEW, data).status_code == 302
+    study = Study.objects.get()
+    assert study.attribute_descriptions == {"punch": "How hard the drums hit."}
+    # What the participant's trial data carries (listening.paradigms: study.attribute_items).
+    assert study.attribute_items() == [
+        {"id": "clarity", "label": "Clarity"},
+        {"id": "punch", "label": "Punch", "description": "How hard the drums hit."},
+    ]
+    page = signed_in.get(f"/workspace/studies/{study.pk}/settings/").content.decode()
+    assert "How hard the drums hit." in page
+
+
+def test_a_bad_description_is_named_and_the_api_refuses_it_too(
+    signed_in: Any, researcher: Any
+) -> None:
+    data = builder_data(attributes=["clarity"], **{"attributes-0-description": "x" * 501})
+    html = errors(signed_in.post(NEW, data)).replace("&#x27;", "'")
+    assert "Attribute 1, description: 'clarity': descriptions must be at most 500" in html
+    api = APIClient()
+    api.force_authenticate(researcher)
+    payload = {"title": "T", "attributes": ["clarity"]}
+    too_long = {**payload, "attribute_descriptions": {"clarity": "x" * 501}}
+    assert api.post("/api/studies/", too_long, format="json").status_code == 400
+    stray = {**payload, "attribute_descriptions": {"clarty": "typo"}}
+    refused = api.post("/api/studies/", stray, format="json")
+    assert refused.status_code == 400
+    assert "describes no rated attribute: 'clarty'" in str(refused.data["errors"])
+    assert not Study.objects.exists()
+
+
+def test_renaming_an_attribute_in_the_api_with_a_stale_description_is_refused(
+    researcher: Any,
+) -> None:
+    study = Study.objects.create(
+        owner=researcher, title="T", attributes=["a"], attribute_descriptions={"a": "A."}
+    )
+    api = APIClient()
+    api.force_authenticate(researcher)
+    refused = api.patch(f"/api/studies/{study.pk}/", {"attributes": ["b"]}, format="json")
+    assert refused.status_code == 400
+    assert "attribute_descriptions" in refused.data["errors"]
+    both = {"attributes": ["b"], "attribute_descriptions": {"b": "B."}}
+    assert api.patch(f"/api/studies/{study.pk}/", both, format="json").status_code == 200
