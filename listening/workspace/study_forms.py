@@ -73,6 +73,7 @@ class QuestionForm(forms.Form):
     )
     min = forms.IntegerField(label="Minimum", required=False)
     max = forms.IntegerField(label="Maximum", required=False)
+    help = forms.CharField(label="Hint under the question", required=False, max_length=600)
     required = forms.BooleanField(label="Answer required", required=False, initial=True)
     when = forms.ChoiceField(
         label="Asked", choices=[("start", "Before the trials"), ("final", "After the trials")]
@@ -82,8 +83,9 @@ class QuestionForm(forms.Form):
         """The item as the study stores it (only the fields that were given)."""
         data = self.cleaned_data
         item: dict[str, Any] = {"name": data["name"].strip(), "type": data["type"]}
-        if data["label"].strip():
-            item["label"] = data["label"].strip()
+        for text in ("label", "help"):
+            if data[text].strip():
+                item[text] = data[text].strip()
         lines = [line.strip() for line in data["choices"].splitlines() if line.strip()]
         if lines or data["type"] == "choice":
             item["choices"] = lines
@@ -100,6 +102,7 @@ class QuestionForm(forms.Form):
         return {
             "name": item.get("name", ""),
             "label": item.get("label", ""),
+            "help": item.get("help", ""),
             "type": item.get("type", "text"),
             "choices": "\n".join(item.get("choices", [])),
             "min": item.get("min"),
@@ -145,6 +148,23 @@ class StudyForm(forms.Form):
     excerpt_start = forms.FloatField(label="Excerpt start (s, in the mix's timeline)")
     excerpt_length = forms.FloatField(label="Excerpt length (s)")
     fade_ms = forms.FloatField(label="Fade in and out (ms)")
+    playback_bit_depth = forms.TypedChoiceField(
+        label="Playback files", coerce=int, choices=Study.PlaybackBitDepth.choices
+    )
+    accept_mono = forms.BooleanField(
+        required=False, label="Accept mono uploads (they play as dual mono and are flagged)"
+    )
+    accept_lossy = forms.BooleanField(
+        required=False, label="Accept lossy uploads (MP3, Ogg, Opus; flagged)"
+    )
+    trials_per_participant = forms.IntegerField(
+        required=False, label="Trials per participant", help_text="Empty: every track."
+    )
+    balancing = forms.ChoiceField(label="Orders", choices=Study.Balancing.choices)
+    abx_repetitions = forms.IntegerField(label="ABX repetitions per track")
+    ab_allow_no_preference = forms.BooleanField(
+        required=False, label="A/B: allow \u201cno preference\u201d"
+    )
     must_play_all = forms.BooleanField(required=False, label="Every version played")
     must_move_all = forms.BooleanField(required=False, label="Every MUSHRA slider moved")
     require_100 = forms.BooleanField(
@@ -189,6 +209,13 @@ class StudyForm(forms.Form):
         "excerpt_start",
         "excerpt_length",
         "fade_ms",
+        "playback_bit_depth",
+        "accept_mono",
+        "accept_lossy",
+        "trials_per_participant",
+        "balancing",
+        "abx_repetitions",
+        "ab_allow_no_preference",
         "must_play_all",
         "must_move_all",
         "require_100",
@@ -437,7 +464,7 @@ def _kept(formset: Any) -> list[forms.Form]:
 
 def _blank(form: forms.Form) -> bool:
     # Order, type and yes/no boxes have values in an untouched row: only text counts.
-    texts = ("name", "description", "label", "choices", "min", "max")
+    texts = ("name", "description", "label", "help", "choices", "min", "max")
     return all(form.cleaned_data.get(k) in (None, "") for k in texts if k in form.fields)
 
 

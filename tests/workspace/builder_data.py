@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from typing import Any
 
 
@@ -25,6 +26,11 @@ def builder_data(
         "excerpt_start": "30",
         "excerpt_length": "10",
         "fade_ms": "20",
+        "playback_bit_depth": "24",
+        "trials_per_participant": "",
+        "balancing": "balanced",
+        "abx_repetitions": "4",
+        "ab_allow_no_preference": "on",
         "must_play_all": "on",
         "must_move_all": "on",
         "require_100": "on",
@@ -64,4 +70,63 @@ def formset(prefix: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         for key, value in values.items():
             if value is not None:
                 data[f"{prefix}-{i}-{key}"] = value
+    return data
+
+
+class _FormReader(HTMLParser):
+    """The data a browser would post from the first form with a submit button."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.data: list[tuple[str, str]] = []
+        self.in_template = 0
+        self.select: str | None = None
+        self.option: str | None = None
+        self.textarea: str | None = None
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "template":
+            self.in_template += 1
+        if self.in_template or "disabled" in a:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.data.append((a["name"], a.get("value", "on")))
+            elif kind != "submit":
+                self.data.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self.select = a.get("name")
+        elif tag == "option" and self.select and "selected" in a:
+            self.data.append((self.select, a.get("value", "")))
+        elif tag == "textarea":
+            self.textarea, self.text = a.get("name"), ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self.in_template -= 1
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea" and self.textarea:
+            self.data.append((self.textarea, self.text.removeprefix("\n")))
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.text += data
+
+
+def form_data(html: str) -> dict[str, Any]:
+    """What the builder page would post unchanged (lists for repeated names)."""
+    reader = _FormReader()
+    reader.feed(html)
+    data: dict[str, Any] = {}
+    for name, value in reader.data:
+        if name in data:
+            data[name] = [*(data[name] if isinstance(data[name], list) else [data[name]]), value]
+        else:
+            data[name] = value
     return data

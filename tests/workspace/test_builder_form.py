@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from listening.models import Study
-from tests.workspace.builder_data import builder_data
+from tests.workspace.builder_data import builder_data, form_data
 
 NEW = "/workspace/studies/new/"
 
@@ -287,3 +287,80 @@ def test_renaming_an_attribute_in_the_api_with_a_stale_description_is_refused(
     assert "attribute_descriptions" in refused.data["errors"]
     both = {"attributes": ["b"], "attribute_descriptions": {"b": "B."}}
     assert api.patch(f"/api/studies/{study.pk}/", both, format="json").status_code == 200
+
+
+def test_saving_the_form_unchanged_loses_nothing_the_api_set(
+    signed_in: Any, researcher: Any
+) -> None:
+    api = APIClient()
+    api.force_authenticate(researcher)
+    settings = {
+        "title": "Rich <study> & co",
+        "public_title": "Listening study",
+        "paradigm": "ab",
+        "attributes": ["overall quality", "low end"],
+        "attribute_descriptions": {"low end": "Bass:\nkick and sub."},
+        "reference_mode": "none",
+        "anchors": False,
+        "loudness_target_lufs": -16.5,
+        "true_peak_ceiling_dbtp": -2.0,
+        "excerpt_start": 12.5,
+        "excerpt_length": 8.0,
+        "fade_ms": 15.0,
+        "playback_bit_depth": 16,
+        "accept_mono": True,
+        "trials_per_participant": 7,
+        "balancing": "random",
+        "abx_repetitions": 6,
+        "ab_allow_no_preference": False,
+        "must_move_all": False,
+        "min_listen_seconds": 2.5,
+        "consent_text": "Line one.\n\nLine <two>.",
+        "questionnaire": [
+            {
+                "name": "age",
+                "label": "Age",
+                "type": "integer",
+                "min": 18,
+                "max": 99,
+                "help": "In years.",
+                "required": False,
+            },
+            {
+                "name": "kit",
+                "type": "choice",
+                "choices": ["A", "B"],
+                "when": "final",
+                "required": True,
+            },
+        ],
+        "screening": {"tests": ["huggins"], "trials_per_test": 8, "pass_mark": 6, "attempts": 1},
+        "completion_code": "ABC123",
+        "redirect_url": "https://app.prolific.com/submissions/complete?cc=ABC123",
+    }
+    created = api.post("/api/studies/", settings, format="json")
+    assert created.status_code == 201, created.data
+    study = Study.objects.get()
+    before = {f: getattr(study, f) for f in settings}
+    url = f"/workspace/studies/{study.pk}/settings/"
+    data = form_data(signed_in.get(url).content.decode())
+    assert signed_in.post(url, data).status_code == 302
+    study.refresh_from_db()
+    assert {f: getattr(study, f) for f in settings} == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"trials_per_participant": "0"}, "Trials per participant: "),
+        ({"abx_repetitions": "0"}, "ABX repetitions per track: "),
+        ({"balancing": "shuffled"}, "Orders: Select a valid choice."),
+        ({"playback_bit_depth": "8"}, "Playback files: Select a valid choice."),
+    ],
+)
+def test_the_other_settings_are_named_too(
+    signed_in: Any, overrides: dict[str, str], message: str
+) -> None:
+    response = signed_in.post(NEW, builder_data(**overrides))
+    assert response.status_code == 400
+    assert message in errors(response)
