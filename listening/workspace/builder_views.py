@@ -52,7 +52,7 @@ def new(request: HttpRequest) -> HttpResponse:
 
 
 @researcher_required
-def settings(request: HttpRequest, pk: int) -> HttpResponse:
+def edit_settings(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a study's settings (what an open study may no longer change is shown fixed)."""
     study = study_for(request, pk)
     builder = StudyBuilder(request, study)

@@ -132,3 +132,24 @@ def test_a_researcher_builds_launches_and_copies_the_prolific_url(
     assert errors == []
     assert problems == [], "\n".join(problems)
     context.close()
+
+
+def test_participants_read_the_attribute_descriptions(page: Any, live_server: Any) -> None:
+    from tests.browser.test_e2e_participant import (
+        Recorder,
+        make_study,
+        start_and_screen,
+        wait_ready,
+    )
+
+    described = "How clearly each instrument stands apart."
+    study = make_study("mushra", attribute_descriptions={"clarity": described})
+    rec = Recorder(page)
+    start_and_screen(page, live_server, study, rec)
+    wait_ready(page)
+    header = page.locator("th", has=page.locator(".attribute-name", has_text="Clarity"))
+    assert header.locator(".attribute-description").inner_text() == described
+    others = page.locator("th", has=page.locator(".attribute-name", has_text="Overall quality"))
+    assert others.locator(".attribute-description").count() == 0
+    rec.snapshot()
+    rec.assert_names_nothing()
