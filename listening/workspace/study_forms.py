@@ -314,8 +314,9 @@ class StudyBuilder:
         described = study.attribute_descriptions if study is not None else {}
         described = described if isinstance(described, dict) else {}
         questions = study.questionnaire if study is not None else []
+        locked = study is not None and not study.is_draft
         self.attributes = AttributeFormSet(
-            data,
+            None if locked else data,  # fixed once open: shown, never posted
             prefix="attributes",
             initial=[{"name": a, "description": described.get(a, "")} for a in attributes],
         )

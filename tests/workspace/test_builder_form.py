@@ -364,3 +364,21 @@ def test_the_other_settings_are_named_too(
     response = signed_in.post(NEW, builder_data(**overrides))
     assert response.status_code == 400
     assert message in errors(response)
+
+
+def test_an_open_studys_page_saves_as_the_browser_posts_it(signed_in: Any, researcher: Any) -> None:
+    study = Study.objects.create(
+        owner=researcher,
+        title="Running",
+        status=Study.Status.OPEN,
+        attribute_descriptions={"clarity": "Clear?"},
+    )
+    url = f"/workspace/studies/{study.pk}/settings/"
+    data = form_data(signed_in.get(url).content.decode())
+    assert "attributes-TOTAL_FORMS" not in data  # the fixed attributes are shown, not posted
+    data["instructions"] = "Updated while open."
+    response = signed_in.post(url, data)
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert study.instructions == "Updated while open."
+    assert study.attribute_descriptions == {"clarity": "Clear?"}
