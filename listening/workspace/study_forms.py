@@ -115,6 +115,8 @@ class QuestionForm(forms.Form):
 AttributeFormSet = forms.formset_factory(
     AttributeForm, extra=1, can_order=True, can_delete=True, max_num=MAX_ATTRIBUTES
 )
+#: An open study's attributes: names fixed (as the API), descriptions still editable.
+FixedAttributeFormSet = forms.formset_factory(AttributeForm, extra=0, max_num=MAX_ATTRIBUTES)
 QuestionFormSet = forms.formset_factory(
     QuestionForm, extra=1, can_order=True, can_delete=True, max_num=MAX_QUESTIONS
 )
@@ -315,11 +317,15 @@ class StudyBuilder:
         described = described if isinstance(described, dict) else {}
         questions = study.questionnaire if study is not None else []
         locked = study is not None and not study.is_draft
-        self.attributes = AttributeFormSet(
-            None if locked else data,  # fixed once open: shown, never posted
+        formset = FixedAttributeFormSet if locked else AttributeFormSet
+        self.attributes = formset(
+            data,
             prefix="attributes",
             initial=[{"name": a, "description": described.get(a, "")} for a in attributes],
         )
+        if locked:
+            for row in self.attributes.forms:
+                row.fields["name"].disabled = True  # the stored name, whatever is posted
         self.questions = QuestionFormSet(
             data,
             prefix="questions",
@@ -366,12 +372,11 @@ class StudyBuilder:
         form_ok = self.form.is_valid()
         attributes = questions = None
         descriptions: dict[str, str] = {}
-        if self.form.locked:
-            # Shown, not posted: the stored attributes go to the API unchanged.
-            attributes = list(self.study.attributes)  # type: ignore[union-attr]
-            descriptions = dict(self.study.attribute_descriptions or {})  # type: ignore[union-attr]
-        elif self.attributes.is_valid():
+        if self.attributes.is_valid():
             attributes, descriptions = self._names()
+        if self.form.locked:
+            # The names are fixed (disabled rows); the stored list goes to the API unchanged.
+            attributes = list(self.study.attributes)  # type: ignore[union-attr]
         if self.questions.is_valid():
             questions = self._items()
         if not form_ok or attributes is None or questions is None or self.has_errors:
@@ -460,7 +465,8 @@ def _in_order(formset: Any) -> list[forms.Form]:
 
 def _kept(formset: Any) -> list[forms.Form]:
     """The formset's rows in their chosen order, without removed and blank ones."""
-    return [f for f in formset.ordered_forms if not _blank(f)]
+    rows = formset.ordered_forms if formset.can_order else formset.forms
+    return [f for f in rows if not _blank(f)]
 
 
 def _blank(form: forms.Form) -> bool:

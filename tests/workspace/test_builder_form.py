@@ -375,10 +375,17 @@ def test_an_open_studys_page_saves_as_the_browser_posts_it(signed_in: Any, resea
     )
     url = f"/workspace/studies/{study.pk}/settings/"
     data = form_data(signed_in.get(url).content.decode())
-    assert "attributes-TOTAL_FORMS" not in data  # the fixed attributes are shown, not posted
+    assert "attributes-0-name" not in data  # disabled: the name is not posted
     data["instructions"] = "Updated while open."
     response = signed_in.post(url, data)
     assert response.status_code == 302
     study.refresh_from_db()
     assert study.instructions == "Updated while open."
     assert study.attribute_descriptions == {"clarity": "Clear?"}
+    # The descriptions stay editable (as in the API); a posted name changes nothing.
+    data["attributes-0-description"] = "Is it clear?"
+    data["attributes-0-name"] = "renamed"
+    assert signed_in.post(url, data).status_code == 302
+    study.refresh_from_db()
+    assert study.attributes[0] == "overall quality"
+    assert study.attribute_descriptions == {"clarity": "Clear?", "overall quality": "Is it clear?"}
