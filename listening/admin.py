@@ -222,6 +222,7 @@ class StudyAdmin(StudyScopedAdmin):
                 "fields": [
                     "paradigm",
                     "attributes",
+                    "attribute_descriptions",
                     "reference_mode",
                     "anchors",
                     "trials_per_participant",

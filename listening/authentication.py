@@ -1,4 +1,5 @@
-"""Password logins that stop answering after too many failures (admin form and API Basic auth).
+"""Password logins that stop answering after too many failures (workspace and admin sign-in
+forms, API Basic auth).
 
 The check runs before the password is tried, so once the limit is reached even the
 right password is refused until the window has passed: a guesser learns nothing.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from drf_spectacular.authentication import BasicScheme
 from rest_framework import exceptions
@@ -18,8 +20,9 @@ from rest_framework.authentication import BasicAuthentication
 from listening.throttling import client_address, login_throttle
 
 
-class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
-    """The admin's login form, refusing a username+address that failed too often."""
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form (the workspace's sign-in), refusing a username+address that
+    failed too often."""
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
@@ -28,6 +31,10 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             if wait > 0:
                 raise ValidationError(login_throttle.message(wait), code="throttled")
         return super().clean()
+
+
+class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin's login form, with the same limit."""
 
 
 class ThrottledBasicAuthentication(BasicAuthentication):

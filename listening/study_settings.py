@@ -1,4 +1,5 @@
-"""The schema of a study's structured settings: questionnaire, screening and attributes.
+"""The schema of a study's structured settings: questionnaire, screening, attributes and
+their descriptions.
 
 One definition, written as DRF serializers (typed fields, ranges, cross-field rules),
 used by every way a study's settings arrive: the API's serializer, the admin's study
@@ -32,6 +33,7 @@ MAX_SCREENING_TRIALS = 20  # docs/stimuli.md recommends 6; each trial is a clip 
 MAX_SCREENING_ATTEMPTS = 5  # docs/stimuli.md (Headphone screening) recommends at most 2
 MAX_ATTRIBUTES = 8
 MAX_ATTRIBUTE_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 500
 
 
 class _Strict(serializers.Serializer[dict[str, Any]]):
@@ -206,9 +208,7 @@ def clean_attributes(value: Any) -> list[str]:
         raise ValidationError(["attributes must be a list of names"])
     names = [a.strip() for a in value]
     if not names or len(names) > MAX_ATTRIBUTES:
-        raise ValidationError(
-            [f"give between 1 and {MAX_ATTRIBUTES} attributes, got {len(names)}"]
-        )
+        raise ValidationError([f"give between 1 and {MAX_ATTRIBUTES} attributes, got {len(names)}"])
     if any(not n or len(n) > MAX_ATTRIBUTE_LENGTH for n in names):
         raise ValidationError([f"attribute names must be 1-{MAX_ATTRIBUTE_LENGTH} characters"])
     if not all(n.isprintable() for n in names):
@@ -218,11 +218,39 @@ def clean_attributes(value: Any) -> list[str]:
     return names
 
 
+def clean_attribute_descriptions(value: Any) -> dict[str, str]:
+    """Return the descriptions by attribute name (blank ones dropped), or raise
+    ValidationError with the reason."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationError(["attribute_descriptions must map attribute names to texts"])
+    cleaned = {k.strip(): v.strip() for k, v in value.items() if v.strip()}
+    for name, text in cleaned.items():
+        if len(text) > MAX_DESCRIPTION_LENGTH:
+            raise ValidationError(
+                [f"{name!r}: descriptions must be at most {MAX_DESCRIPTION_LENGTH} characters"]
+            )
+        if not all(c.isprintable() or c in "\n\t" for c in text):
+            raise ValidationError([f"{name!r}: descriptions must be printable text"])
+    return cleaned
+
+
+def check_descriptions_match(descriptions: Any, attributes: Any) -> None:
+    """Refuse descriptions of attributes the study does not rate (a renamed attribute)."""
+    if not isinstance(descriptions, dict) or not isinstance(attributes, list):
+        return
+    stray = sorted(str(k) for k in descriptions if k not in attributes)
+    if stray:
+        raise ValidationError([f"describes no rated attribute: {', '.join(map(repr, stray))}"])
+
+
 #: Every structured setting and its cleaner.
 CLEANERS: dict[str, Any] = {
     "questionnaire": clean_questionnaire,
     "screening": clean_screening,
     "attributes": clean_attributes,
+    "attribute_descriptions": clean_attribute_descriptions,
 }
 
 
@@ -257,3 +285,6 @@ class StructuredSettingsMixin:
 
     def validate_attributes(self, value: Any) -> list[str]:
         return self._clean("attributes", value)  # type: ignore[no-any-return]
+
+    def validate_attribute_descriptions(self, value: Any) -> dict[str, str]:
+        return self._clean("attribute_descriptions", value)  # type: ignore[no-any-return]

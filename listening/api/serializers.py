@@ -14,13 +14,14 @@ from listening.genres import canonical_genre
 from listening.material_checks import excerpt_problems
 from listening.models import Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
+from listening.models.study import default_attributes
 from listening.preparation import (
     OriginalInfo,
     safe_filename,
     uploaded_path,
 )
 from listening.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
-from listening.study_settings import StructuredSettingsMixin
+from listening.study_settings import StructuredSettingsMixin, check_descriptions_match
 
 
 class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
@@ -67,6 +68,7 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             "participant_path",
             "paradigm",
             "attributes",
+            "attribute_descriptions",
             "loudness_target_lufs",
             "true_peak_ceiling_dbtp",
             "sample_rate",
@@ -135,6 +137,15 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
                         locked, f"cannot change once the study has opened ({study.status})"
                     )
                 )
+        if "attribute_descriptions" in attrs or "attributes" in attrs:
+            descriptions = attrs.get(
+                "attribute_descriptions", study.attribute_descriptions if study else {}
+            )
+            names = attrs.get("attributes", study.attributes if study else default_attributes())
+            try:
+                check_descriptions_match(descriptions, names)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"attribute_descriptions": exc.messages}) from exc
         request = self.context.get("request")
         if (
             "collaborators" in attrs

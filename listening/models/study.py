@@ -144,6 +144,12 @@ class Study(models.Model):
     )
     paradigm = models.CharField(max_length=16, choices=PARADIGM_CHOICES, default="mushra")
     attributes = models.JSONField(default=default_attributes, blank=True)
+    # Shown to participants under each attribute's name: what to listen for.
+    attribute_descriptions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What each attribute means, by attribute name (shown to participants).",
+    )
 
     # Preparation settings: changing any of them marks the stimuli for re-preparation.
     loudness_target_lufs = models.FloatField(
@@ -294,8 +300,17 @@ class Study(models.Model):
         return f"/s/{self.public_token}/"
 
     def attribute_items(self) -> list[dict[str, str]]:
-        """The rated attributes as the participant pages name them: a slug id and a label."""
-        return attribute_items(self.attributes)
+        """The rated attributes as the participant pages name them: a slug id, a label and
+        the researcher's description when there is one."""
+        items = attribute_items(self.attributes)
+        described = (
+            self.attribute_descriptions if isinstance(self.attribute_descriptions, dict) else {}
+        )
+        for name, item in zip(self.attributes or [], items, strict=True):
+            text = described.get(str(name))
+            if isinstance(text, str) and text.strip():
+                item["description"] = text.strip()
+        return items
 
     def attribute_name(self, attribute_id: str) -> str | None:
         """Return the study's attribute called ``attribute_id`` on participant pages, if any."""
@@ -334,7 +349,7 @@ class Study(models.Model):
     def clean(self) -> None:
         """Check the settings together and against the schema (listening.study_settings);
         the structured ones are stored normalised."""
-        from listening.study_settings import CLEANERS
+        from listening.study_settings import CLEANERS, check_descriptions_match
 
         errors: dict[str, list[str]] = {}
         if self.fade_ms and 2 * self.fade_ms / 1000.0 >= self.excerpt_length:
@@ -359,6 +374,11 @@ class Study(models.Model):
                 setattr(self, name, clean(getattr(self, name)))
             except ValidationError as exc:
                 errors[name] = exc.messages
+        if "attributes" not in errors and "attribute_descriptions" not in errors:
+            try:
+                check_descriptions_match(self.attribute_descriptions, self.attributes)
+            except ValidationError as exc:
+                errors["attribute_descriptions"] = exc.messages
         if errors:
             raise ValidationError(errors)
 

@@ -1,13 +1,16 @@
 """Views: the home page, the participant pages and the participant's JSON endpoints."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from listening.researchers import is_researcher
 from listening.views import answers, participant
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Show what the platform is; participants arrive through study links instead."""
+    """Send researchers to their workspace; participants arrive through study links."""
+    if is_researcher(request.user):
+        return redirect("workspace:home")
     return render(request, "home.html")
 
 

@@ -41,6 +41,9 @@ export function abParadigm() {
         const radios = [];
         const fieldset = el('fieldset', { className: 'preference' }, [
           el('legend', { text: `Which do you prefer for ${attribute.label}?` }),
+          attribute.description
+            ? el('p', { className: 'attribute-description', text: attribute.description })
+            : null,
         ]);
         const group = { radios, answered: false, attribute };
         for (const option of options) {

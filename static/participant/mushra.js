@@ -62,6 +62,9 @@ export function mushraParadigm() {
         ...attributes.map((attribute) =>
           el('th', { scope: 'col' }, [
             el('span', { className: 'attribute-name', text: attribute.label }),
+            attribute.description
+              ? el('span', { className: 'attribute-description', text: attribute.description })
+              : null,
             el(
               'span',
               { className: 'scale', 'aria-hidden': 'true' },
@@ -94,6 +97,9 @@ export function mushraParadigm() {
           // attribute and the five scale labels itself, as the column head does on wide screens.
           const head = el('span', { className: 'cell-head', 'aria-hidden': 'true' }, [
             el('span', { className: 'attribute-name', text: attribute.label }),
+            attribute.description
+              ? el('span', { className: 'attribute-description', text: attribute.description })
+              : null,
             el('span', { className: 'scale' }, SCALE.map((band) => el('span', { text: band.label }))),
           ]);
           const wrap = el('div', { className: 'rating' }, [head, input, output]);

@@ -30,7 +30,18 @@ from tests.listening.participant_fixtures import Participant, ParticipantTestCas
 
 # Open to anyone by design: the home page, a study's public link (it shows the study's
 # title), the login pages and the API's schema and docs (they describe, never show, data).
-PUBLIC = ("", "s/<str:public_token>/", "admin/login/", "admin/logout/", "api/schema/", "api/docs/")
+PUBLIC = (
+    "",
+    "s/<str:public_token>/",
+    "admin/login/",
+    "admin/logout/",
+    "workspace/login/",
+    "workspace/logout/",
+    "api/schema/",
+    "api/docs/",
+)
+#: Routes that end the persona's session: swept last.
+LOGOUTS = ("admin/logout/", "workspace/logout/")
 #: The admin's pages for any staff account: the (empty) index and its own password.
 STAFF_DOOR = ("admin/", "admin/password_change/", "admin/password_change/done/", "admin/jsi18n/")
 #: Pages of one study (or of all of one's studies) that its owner and collaborators use.
@@ -151,7 +162,7 @@ class AccessSweepTestCase(ParticipantTestCase):
         assert PARTICIPANT_COOKIE in self.attacker.client.cookies
         personas = self.personas()
         # Logging out last: it would end the logged-in personas' sessions for the rest.
-        for pattern in sorted(url_patterns(), key=lambda p: p == "admin/logout/"):
+        for pattern in sorted(url_patterns(), key=lambda p: p in LOGOUTS):
             path = fill(pattern, self.values(pattern))
             for persona, client in personas.items():
                 for method in ("get", "post"):

@@ -98,7 +98,7 @@ class ResearcherRightsTestCase(BaseTestCase):
         anonymous = self.client_class()
         response = anonymous.get(f"/studies/{self.study.pk}/results/")
         assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+        assert response["Location"].startswith("/workspace/login/?next=")
 
     def test_import_study_owner_must_be_a_researcher(self) -> None:
         folder = Path(tempfile.mkdtemp())

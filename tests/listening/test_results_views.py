@@ -99,7 +99,7 @@ class ResultsViewsTestCase(BaseTestCase):
         for url in self.page_urls():
             response = self.client.get(url)
             assert response.status_code == 302, url
-            assert "/admin/login/" in response["Location"]
+            assert response["Location"].startswith("/workspace/login/?next=")
         for url in self.api_urls():
             assert self.client.get(url).status_code == 403, url
 
