@@ -90,6 +90,8 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             "min_listen_seconds",
             "consent_text",
             "instructions",
+            "languages",
+            "translations",
             "questionnaire",
             "screening",
             "completion_code",
