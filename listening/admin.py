@@ -271,6 +271,8 @@ class StudyAdmin(StudyScopedAdmin):
                     "public_description",
                     "consent_text",
                     "instructions",
+                    "languages",
+                    "translations",
                     "questionnaire",
                     "screening",
                     "completion_code",

@@ -254,9 +254,7 @@ class TranslationSerializer(_Strict):
         max_length=MAX_TEXT_LENGTH, allow_blank=True, required=False
     )
     # {stored attribute name: {"name": ..., "description": ...}}
-    attributes = serializers.DictField(  # type: ignore[assignment]
-        child=AttributeTranslationSerializer(), required=False
-    )
+    attributes = serializers.DictField(child=AttributeTranslationSerializer(), required=False)
 
 
 def clean_translations(value: Any) -> dict[str, dict[str, Any]]:

@@ -13,6 +13,7 @@ from listening.genres import canonical_genre
 from listening.material_checks import check_upload, excerpt_problems
 from listening.models import Stimulus, Study, Track
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
+from listening.models.study import default_attributes
 from listening.preparation import (
     OriginalInfo,
     check_not_duplicate,
@@ -22,7 +23,7 @@ from listening.preparation import (
     uploaded_path,
 )
 from listening.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
-from listening.study_settings import StructuredSettingsMixin
+from listening.study_settings import StructuredSettingsMixin, translation_problems
 
 
 class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
@@ -149,6 +150,12 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             raise serializers.ValidationError(
                 {"collaborators": "only the study's owner may change its collaborators"}
             )
+        if "translations" in attrs or "attributes" in attrs:
+            attributes = attrs.get("attributes", study.attributes if study else None)
+            translations = attrs.get("translations", study.translations if study else {})
+            problems = translation_problems(attributes or default_attributes(), translations)
+            if problems:
+                raise serializers.ValidationError({"translations": problems})
         fade = attrs.get("fade_ms", study.fade_ms if study else 20.0)
         length = attrs.get("excerpt_length", study.excerpt_length if study else 10.0)
         start = attrs.get("excerpt_start", study.excerpt_start if study else 30.0)
