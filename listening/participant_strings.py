@@ -10,6 +10,8 @@ filled in by the script.
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
@@ -92,6 +94,21 @@ SCRIPT_STRINGS: tuple[str, ...] = (
 )
 
 
-def page_strings() -> dict[str, str]:
-    """{English text: its translation in the active language} for the page's scripts."""
-    return {text: gettext(text) for text in SCRIPT_STRINGS}
+#: The headphone check's script (static/participant/screening.js) needs only these.
+SCREENING_STRINGS: tuple[str, ...] = ("Playing…", "Played", "Could not play: reload the page")
+#: Texts about an open reference, sent only to studies that have one: a study without a
+#: reference receives no mention of one (test_participant_blinding), not even unused.
+MENTIONS_REFERENCE = re.compile("reference", re.IGNORECASE)
+
+
+def page_strings(
+    texts: tuple[str, ...] = SCRIPT_STRINGS, *, reference: bool = True
+) -> dict[str, str]:
+    """{English text: its translation in the active language} for the page's scripts.
+
+    The same texts for every trial and condition of a study (nothing depends on what
+    is played); ``reference=False`` leaves out the texts about an open reference.
+    """
+    return {
+        text: gettext(text) for text in texts if reference or not MENTIONS_REFERENCE.search(text)
+    }

@@ -294,6 +294,11 @@ class Study(models.Model):
         return ANCHOR_CUTOFFS_HZ if self.anchors else ()
 
     @property
+    def has_reference(self) -> bool:
+        """Whether its trials play an open reference (MUSHRA with a mix or master reference)."""
+        return self.paradigm == "mushra" and self.reference_mode != self.ReferenceMode.NONE
+
+    @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
 

@@ -192,7 +192,7 @@ def headphone_check(request: HttpRequest, session: Session) -> HttpResponseBase:
                 {**group, "question": screening.QUESTIONS[group["kind"]]} for group in form.groups
             ],
             "retry": len(attempts) > 1,
-            "strings": participant_strings.page_strings(),
+            "strings": participant_strings.page_strings(participant_strings.SCREENING_STRINGS),
         },
     )
 
@@ -209,7 +209,7 @@ def _trial_page(request: HttpRequest, session: Session) -> HttpResponseBase:
             "trial": trial.page_data(),
             "training": trial.is_training,
             "paradigm": trial.kind,
-            "strings": participant_strings.page_strings(),
+            "strings": participant_strings.page_strings(reference=session.study.has_reference),
         },
     )
 

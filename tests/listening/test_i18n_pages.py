@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from listening.models import Session
-from listening.participant_strings import SCRIPT_STRINGS
+from listening.participant_strings import SCREENING_STRINGS, SCRIPT_STRINGS, page_strings
 from listening.views.access import MESSAGES, message
 from tests.listening.i18n_pages import (
     LANGUAGES,
@@ -120,16 +121,29 @@ class PagesInEveryLanguageTestCase(ParticipantTestCase):
         assert "Ajuste el volumen" in visible_texts(self.pages["es"]["calibration"])
 
     def test_the_scripts_get_their_texts_in_the_language(self) -> None:
+        expected = {
+            "training": set(SCRIPT_STRINGS),
+            "trial": set(SCRIPT_STRINGS),
+            "screening": set(SCREENING_STRINGS),
+        }
         for language in LANGUAGES:
             same = same_in_translation(language)
-            for page in ("training", "trial", "screening"):
+            for page, texts in expected.items():
                 strings = page_json(self.pages[language][page], "participant-strings")
                 assert isinstance(strings, dict)
-                assert set(strings) == set(SCRIPT_STRINGS)
+                assert set(strings) == texts
                 left = [k for k, v in strings.items() if v == k and k not in same]
                 assert not left, (language, page, left)
             english = page_json(self.pages["en"]["trial"], "participant-strings")
             assert english == {text: text for text in SCRIPT_STRINGS}
+
+    def test_a_study_without_a_reference_gets_no_text_about_one(self) -> None:
+        with translation.override("de"):
+            strings = page_strings(reference=False)
+        assert strings
+        assert not [k for k in strings if "reference" in k.lower()]
+        assert strings["Keyboard shortcuts"] == "Tastenkürzel"
+        assert "listen to the reference" in page_strings(reference=True)
 
     def test_the_trial_json_differs_only_in_its_words(self) -> None:
         """Blinding: the same structure, keys and labels in every language."""
