@@ -87,6 +87,15 @@ class LanguageChoiceTestCase(ParticipantTestCase):
         html = p.client.get(p.url("questionnaire")).content.decode()
         assert "Über Sie" in visible_texts(html)
 
+    def test_the_sessions_export_names_each_sessions_language(self) -> None:
+        from listening.exports import session_rows
+
+        german, english = self.started("de-DE"), self.started("fr")
+        columns, rows = session_rows(self.open_study)
+        by_session = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+        assert by_session[german.session.pk]["language"] == "de"
+        assert by_session[english.session.pk]["language"] == "en"
+
     def test_a_returning_prolific_participant_keeps_the_language_in_another_browser(self) -> None:
         first = Participant(self.open_study, Client(headers={"Accept-Language": "de"}))
         first.start("?PROLIFIC_PID=pid7&SESSION_ID=se7")
