@@ -42,6 +42,8 @@ export function abParadigm() {
         const radios = [];
         const fieldset = el('fieldset', { className: 'preference' }, [
           el('legend', { text: t('Which do you prefer for {attribute}?', { attribute: attribute.label }) }),
+          // The researcher's description of the attribute, when the study gives one.
+          ...(attribute.description ? [el('p', { className: 'attribute-description', text: attribute.description })] : []),
         ]);
         const group = { radios, answered: false, attribute };
         for (const option of options) {

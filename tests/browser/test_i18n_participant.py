@@ -13,6 +13,7 @@ import json
 import pytest
 
 from listening.models import Session
+from tests.browser.test_accessibility import AXE, BLOCKING
 from tests.browser.test_e2e_participant import (
     Recorder,
     db,
@@ -33,6 +34,15 @@ def _django(settings, tmp_path):
     settings.DEBUG = True  # the signed cookie must not be Secure over plain http
 
 
+DESCRIBED = "Wie deutlich einzelne Instrumente zu hören sind"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page (as test_accessibility)."""
+    found = AXE.run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']})" for v in found if v["impact"] in BLOCKING]
+
+
 @pytest.fixture
 def german_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="de-DE")
@@ -43,7 +53,13 @@ def german_page(browser):
 
 def test_a_german_session_reaches_the_first_trial_in_german(german_page, live_server):
     page = german_page
-    study = make_study("mushra", languages=["en", "de"])
+    study = make_study(
+        "mushra",
+        languages=["en", "de"],
+        translations={
+            "de": {"attributes": {"clarity": {"name": "Klarheit", "description": DESCRIBED}}}
+        },
+    )
     rec = Recorder(page)
     page.goto(f"{live_server.url}{study.participant_path()}")
     assert page.locator("html").get_attribute("lang") == "de"
@@ -97,6 +113,11 @@ def test_a_german_session_reaches_the_first_trial_in_german(german_page, live_se
     assert "noch nicht bewertet" in page.locator(".mushra-grid .value").first.inner_text()
     assert "Referenz (wird nicht bewertet)" in page.locator(".reference-note").inner_text()
     bands = page.locator(".mushra-grid thead .scale").first.inner_text()
+    # The researcher's translation of an attribute, with its description under the name.
+    names = page.locator(".mushra-grid thead .attribute-name").all_inner_texts()
+    assert names == ["Overall quality", "Klarheit"]
+    assert page.locator(".mushra-grid thead .attribute-description").inner_text() == DESCRIBED
+    assert serious_violations(page) == []
     assert "Ausgezeichnet" in bands
     assert "Schlecht" in bands
     assert page.get_by_role("button", name="Weiter").count() == 1
@@ -123,6 +144,7 @@ def test_a_german_session_reaches_the_first_trial_in_german(german_page, live_se
     page.get_by_role("button", name="Weiter").click()
     problems = page.locator(".problems").inner_text()
     assert "Hören Sie zuerst jede Bedingung an" in problems
+    assert serious_violations(page) == []
     strings = json.loads(page.locator("#participant-strings").text_content())
     assert strings["Keyboard shortcuts"] == "Tastenkürzel"
     rec.snapshot()
