@@ -319,6 +319,38 @@ class Study(models.Model):
             return translated
         return str(getattr(self, field))
 
+    def source_language(self) -> str:
+        """The language the study's own fields are written in: English, else its first."""
+        languages = self.languages if isinstance(self.languages, list) and self.languages else []
+        return "en" if "en" in languages or not languages else str(languages[0])
+
+    def missing_translations(self) -> dict[str, list[str]]:
+        """{language: the study's own texts it offers untranslated}, for the launch checks.
+
+        A text written in the source language and not translated into an offered language
+        reaches that language's participants as written; the built-in texts are always
+        translated (locale/).
+        """
+        missing: dict[str, list[str]] = {}
+        for language in self.languages if isinstance(self.languages, list) else []:
+            if language == self.source_language():
+                continue
+            texts = self.translation(language)
+            names = texts.get("attributes") or {}
+            gaps = [
+                field
+                for field in TRANSLATED_FIELDS
+                if str(getattr(self, field)).strip() and not str(texts.get(field, "")).strip()
+            ]
+            gaps += [
+                f"attribute {name!r}"
+                for name in self.attributes or []
+                if not str((names.get(name) or {}).get("name", "")).strip()
+            ]
+            if gaps:
+                missing[language] = gaps
+        return missing
+
     def participant_texts(self, language: str | None) -> dict[str, str]:
         """The study's own texts a participant reads, in ``language`` where translated."""
         from django.utils.translation import gettext

@@ -179,6 +179,27 @@ class LanguageRuleTestCase(BaseTestCase):
         assert choose(self.request("es"), None) == "es"
         assert choose(self.request("x" * 5000), None) == "en"
 
+    def test_it_names_the_texts_an_offered_language_lacks(self) -> None:
+        study = self.make_study(["en", "de", "es"])
+        study.attributes = ["clarity", "warmth"]
+        study.consent_text = "I consent."
+        study.public_title = ""
+        study.translations = {
+            "de": {
+                "consent_text": "Ich willige ein.",
+                "attributes": {"clarity": {"name": "Klarheit"}, "warmth": {"name": "Wärme"}},
+            },
+            "es": {"attributes": {"clarity": {"description": "only a description"}}},
+        }
+        assert study.missing_translations() == {
+            "es": ["consent_text", "attribute 'clarity'", "attribute 'warmth'"]
+        }
+        # Without English, the first language is the one the fields are written in.
+        study.languages = ["de", "es"]
+        assert study.source_language() == "de"
+        assert list(study.missing_translations()) == ["es"]
+        assert self.make_study(["en"]).missing_translations() == {}
+
     def test_languages_are_validated(self) -> None:
         assert clean_languages(["en", " DE "]) == ["en", "de"]
         for bad, reason in (
