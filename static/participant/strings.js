@@ -19,11 +19,14 @@ let catalogue = null;
 function load() {
   if (catalogue === null) {
     const node = typeof document === 'undefined' ? null : document.getElementById('participant-strings');
+    let parsed = null;
     try {
-      catalogue = node ? JSON.parse(node.textContent) : {};
+      parsed = node ? JSON.parse(node.textContent) : null;
     } catch {
-      catalogue = {};
+      parsed = null;
     }
+    // A page without the texts (a harness, a page rendered without them) shows English.
+    catalogue = parsed && typeof parsed === 'object' ? parsed : {};
   }
   return catalogue;
 }
