@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import polib
 import pytest
@@ -102,3 +107,30 @@ def test_plurals_follow_the_count() -> None:
         )
     with translation.override("es"):
         assert "faltan 3 puntuaciones" in translation.ngettext(singular, plural, 3) % {"count": 3}
+
+
+#: What `makemessages` reads for the participant catalogue (README, Languages).
+IGNORED = (".venv/*", "var/*", "staticfiles/*", "tests/*", "listening/workspace/*")
+IGNORED += ("templates/workspace/*", "benchmarks/*", "scripts/*", "analysis/*", "docs/*")
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext: make gettext-deps")
+def test_the_catalogue_is_in_step_with_the_sources(tmp_path: Path) -> None:
+    """Extract the texts again from a copy of the sources: none missing, none left over."""
+    for name in ("manage.py", "config", "listening", "templates", "static"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    (tmp_path / "locale" / "de" / "LC_MESSAGES").mkdir(parents=True)
+    command = [sys.executable, "manage.py", "makemessages", "-l", "de", "--no-location"]
+    command += [f"--ignore={pattern}" for pattern in IGNORED]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, env=env)
+    extracted = polib.pofile(str(tmp_path / "locale" / "de" / "LC_MESSAGES" / "django.po"))
+    fresh = {(e.msgid, e.msgid_plural) for e in extracted}
+    for language in LANGUAGES:
+        shipped = {(e.msgid, e.msgid_plural) for e in catalogue(language)}
+        assert not fresh - shipped, f"{language}: not in the catalogue: {sorted(fresh - shipped)}"
+        assert not shipped - fresh, f"{language}: no longer used: {sorted(shipped - fresh)}"
