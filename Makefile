@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps redis-deps r-deps clean
+.PHONY: install demo test lint typecheck pytest pytest-postgres bench browser-deps postgres-deps redis-deps r-deps gettext-deps messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ r-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    r-base-core r-cran-lme4 r-cran-lmertest r-cran-emmeans >/dev/null; }
 
+# GNU gettext (msgfmt) compiles the translations of the participant pages; installed when missing.
+gettext-deps:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  echo "Installing Debian's gettext for the translations"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+
+# The participant pages' translations (locale/<language>/LC_MESSAGES/django.po), compiled to
+# the .mo files Django reads; the .mo files are build output, not committed.
+messages: install gettext-deps
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var >/dev/null
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check analysis
@@ -48,13 +59,13 @@ typecheck: install
 	$(VENV)/bin/mypy analysis config listening
 
 # REQUIRE_R_REFERENCE=1: the reference tests fail rather than skip without R.
-pytest: install browser-deps redis-deps r-deps
+pytest: install browser-deps redis-deps r-deps messages
 	REQUIRE_R_REFERENCE=1 $(VENV)/bin/pytest -n 2 --dist loadfile
 
 # The suite again on a throwaway PostgreSQL server (browser and analysis tests excluded:
 # they check the pages and the statistics, not the database); the server is always
 # stopped, even on failure.
-pytest-postgres: install postgres-deps redis-deps
+pytest-postgres: install postgres-deps redis-deps messages
 	@dir=$$(mktemp -d /tmp/pgtest.XXXXXX); \
 	  trap 'scripts/pg_test_server.sh stop "$$dir"' EXIT; \
 	  url=$$(scripts/pg_test_server.sh start "$$dir") || exit 1; \
@@ -66,7 +77,7 @@ test: lint typecheck pytest pytest-postgres
 # Prepare a seeded demo study and serve it with its background worker (Ctrl-C stops both).
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
-demo: install
+demo: install messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py make_demo_study --base-url http://$(DEMO_HOST):$(DEMO_PORT)
 	@echo "Serving on http://$(DEMO_HOST):$(DEMO_PORT)/ with the task worker (Ctrl-C stops both)."

@@ -267,6 +267,8 @@ class StudyAdmin(StudyScopedAdmin):
                     "public_description",
                     "consent_text",
                     "instructions",
+                    "languages",
+                    "translations",
                     "questionnaire",
                     "screening",
                     "completion_code",

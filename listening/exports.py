@@ -178,6 +178,8 @@ SESSION_COLUMNS: dict[str, str] = {
     "screening_passed": "Outcome of the headphone screening (empty when not taken).",
     "screening_attempts": "Screening attempts taken.",
     "screening_scores": "Scores of the last attempt per test, as JSON.",
+    "language": "The language of the participant's pages (en, de, es), chosen when the session "
+    "started (empty for sessions older than the choice).",
 }
 QUESTIONNAIRE_NOTE = (
     "Then one column per questionnaire answer: `q_<field name>` for the questionnaire "
@@ -549,13 +551,14 @@ def session_rows(study: Study) -> Rows:
         "screening",
         "questionnaire",
         "final_questionnaire",
+        "language",
     )
 
     def rows() -> Iterator[Sequence[Any]]:
         for row in query.iterator(chunk_size=500):
             pk, pid, p_study, p_session, state, sim = row[:6]
             started, consent, calibrated, completed, ended, seen = row[6:12]
-            plan, done, screening, q, f = row[12:]
+            plan, done, screening, q, f, language = row[12:]
             end = completed or ended
             duration = (end - started).total_seconds() if end and started else None
             screening = screening if isinstance(screening, dict) else {}
@@ -577,6 +580,7 @@ def session_rows(study: Study) -> Rows:
                 screening.get("passed"),
                 len(attempts),
                 json.dumps(scores) if scores else "",
+                language,
                 *(q.get(k) for k in first),
                 *(f.get(k) for k in final),
             )

@@ -1,10 +1,12 @@
 """Participant forms: consent, the questionnaires, calibration and the headphone screening.
 
 Questionnaire fields come from ``Study.questionnaire``, a list of objects such as
-``{"name": "age", "label": "Age range", "type": "choice", "choices": ["18-24", ...]}``
+``{"name": "age", "label": gettext_noop("Age range"), "type": "choice", "choices": ["18-24", ...]}``
 (types: choice, text, textarea, integer, boolean; ``"required"`` defaults to true;
 ``"when": "final"`` puts a field in the questionnaire after the trials). A study
-without fields of a kind gets the defaults below.
+without fields of a kind gets the defaults below, whose labels and choices are translated
+into the participant's language (the stored answer stays the English choice, so answers
+compare across languages); a researcher's own fields are shown as written.
 """
 
 from __future__ import annotations
@@ -12,44 +14,59 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
-AGE_RANGES = ["18-24", "25-34", "35-44", "45-54", "55-64", "65 or older", "Prefer not to say"]
+AGE_RANGES = [
+    "18-24",
+    "25-34",
+    "35-44",
+    "45-54",
+    "55-64",
+    gettext_noop("65 or older"),
+    gettext_noop("Prefer not to say"),
+]
 EXPERIENCE = [
-    "I rarely listen closely to music",
-    "I listen to music attentively (hobby)",
-    "I play or produce music",
-    "I work with audio professionally (recording, mixing, mastering)",
+    gettext_noop("I rarely listen closely to music"),
+    gettext_noop("I listen to music attentively (hobby)"),
+    gettext_noop("I play or produce music"),
+    gettext_noop("I work with audio professionally (recording, mixing, mastering)"),
 ]
 DEFAULT_QUESTIONNAIRE: list[dict[str, Any]] = [
-    {"name": "age_range", "label": "Age range", "type": "choice", "choices": AGE_RANGES},
+    {
+        "name": "age_range",
+        "label": gettext_noop("Age range"),
+        "type": "choice",
+        "choices": AGE_RANGES,
+    },
     {
         "name": "listening_experience",
-        "label": "Listening experience",
+        "label": gettext_noop("Listening experience"),
         "type": "choice",
         "choices": EXPERIENCE,
     },
     {
         "name": "headphone_model",
-        "label": "Which headphones are you using? (make and model, or 'unknown')",
+        "label": gettext_noop("Which headphones are you using? (make and model, or 'unknown')"),
         "type": "text",
     },
     {
         "name": "hearing_problems",
-        "label": "Do you have any known hearing problems?",
+        "label": gettext_noop("Do you have any known hearing problems?"),
         "type": "choice",
-        "choices": ["No", "Yes", "Prefer not to say"],
+        "choices": [gettext_noop("No"), gettext_noop("Yes"), gettext_noop("Prefer not to say")],
     },
 ]
 DEFAULT_FINAL_QUESTIONNAIRE: list[dict[str, Any]] = [
     {
         "name": "same_volume",
-        "label": "Did you keep the volume you set at the start?",
+        "label": gettext_noop("Did you keep the volume you set at the start?"),
         "type": "choice",
-        "choices": ["Yes", "No", "Not sure"],
+        "choices": [gettext_noop("Yes"), gettext_noop("No"), gettext_noop("Not sure")],
     },
     {
         "name": "comments",
-        "label": "Anything you would like to tell us? (optional)",
+        "label": gettext_noop("Anything you would like to tell us? (optional)"),
         "type": "textarea",
         "required": False,
     },
@@ -57,7 +74,9 @@ DEFAULT_FINAL_QUESTIONNAIRE: list[dict[str, Any]] = [
 
 
 class ConsentForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("agree", "I agree"), ("decline", "I do not agree")])
+    decision = forms.ChoiceField(
+        choices=[("agree", _("I agree")), ("decline", _("I do not agree"))]
+    )
 
     @property
     def agreed(self) -> bool:
@@ -76,15 +95,17 @@ def questionnaire_fields(spec: Any, when: str) -> list[dict[str, Any]]:
     return DEFAULT_FINAL_QUESTIONNAIRE if when == "final" else DEFAULT_QUESTIONNAIRE
 
 
-def _field(spec: dict[str, Any]) -> forms.Field:
+def _field(spec: dict[str, Any], *, builtin: bool = False) -> forms.Field:
+    """One form field; ``builtin`` (the defaults) shows its texts in the active language."""
+    shown = gettext if builtin else str
     kind = spec.get("type", "text")
     options: dict[str, Any] = {
-        "label": str(spec.get("label") or spec["name"]),
+        "label": shown(str(spec.get("label") or spec["name"])),
         "required": bool(spec.get("required", True)),
-        "help_text": str(spec.get("help", "")),
+        "help_text": shown(str(spec.get("help", ""))) if spec.get("help") else "",
     }
     if kind == "choice":
-        choices = [(str(c), str(c)) for c in spec.get("choices", [])]
+        choices = [(str(c), shown(str(c))) for c in spec.get("choices", [])]
         return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **options)
     if kind == "integer":
         # The schema (listening.study_settings) admits whole numbers only; a bound stored
@@ -96,7 +117,7 @@ def _field(spec: dict[str, Any]) -> forms.Field:
         return forms.IntegerField(min_value=low, max_value=high, **options)
     if kind == "boolean":
         return forms.TypedChoiceField(
-            choices=[("yes", "Yes"), ("no", "No")],
+            choices=[("yes", _("Yes")), ("no", _("No"))],
             coerce=lambda v: v == "yes",
             widget=forms.RadioSelect,
             **options,
@@ -111,13 +132,15 @@ class QuestionnaireForm(forms.Form):
 
     def __init__(self, spec: Any, when: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for field in questionnaire_fields(spec, when):
-            self.fields[str(field["name"])] = _field(field)
+        fields = questionnaire_fields(spec, when)
+        builtin = fields in (DEFAULT_QUESTIONNAIRE, DEFAULT_FINAL_QUESTIONNAIRE)
+        for field in fields:
+            self.fields[str(field["name"])] = _field(field, builtin=builtin)
 
 
 class CalibrationForm(forms.Form):
     confirmed = forms.BooleanField(
-        label="I have set a comfortable volume and will not change it during the test."
+        label=_("I have set a comfortable volume and will not change it during the test.")
     )
 
 
@@ -136,11 +159,11 @@ class ScreeningForm(forms.Form):
             for i, item in enumerate(test["items"]):
                 name = f"clip_{item['key']}"
                 self.fields[name] = forms.TypedChoiceField(
-                    label=f"Sound {i + 1}",
+                    label=gettext("Sound %(number)s") % {"number": i + 1},
                     choices=INTERVALS,
                     coerce=int,
                     widget=forms.RadioSelect,
-                    error_messages={"required": "Choose 1, 2 or 3."},
+                    error_messages={"required": _("Choose 1, 2 or 3.")},
                 )
                 group.append(
                     {
@@ -163,7 +186,7 @@ class ScreeningForm(forms.Form):
             if not item["served"]
         ]
         if unplayed:
-            raise forms.ValidationError("Play every sound before answering.")
+            raise forms.ValidationError(_("Play every sound before answering."))
         return cleaned
 
     def answers(self) -> dict[str, int]:

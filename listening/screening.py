@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from listening.models import Session
 
 #: Questions the participant reads, per test.
 QUESTIONS = {
-    "antiphase": "In each sound, which of its three tones was the quietest?",
-    "huggins": "In each sound, which of its three noises contained a faint hidden tone?",
+    "antiphase": _("In each sound, which of its three tones was the quietest?"),
+    "huggins": _("In each sound, which of its three noises contained a faint hidden tone?"),
 }
 CALIBRATION_SECONDS = 10.0
 #: Seeds a screening block is drawn from. Generating and encoding a block costs about a

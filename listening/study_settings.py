@@ -1,5 +1,5 @@
 """The schema of a study's structured settings: questionnaire, screening, attributes and
-their descriptions.
+their descriptions, languages and translations.
 
 One definition, written as DRF serializers (typed fields, ranges, cross-field rules),
 used by every way a study's settings arrive: the API's serializer, the admin's study
@@ -34,6 +34,8 @@ MAX_SCREENING_ATTEMPTS = 5  # docs/stimuli.md (Headphone screening) recommends a
 MAX_ATTRIBUTES = 8
 MAX_ATTRIBUTE_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 500
+#: A translated consent text, description or instructions.
+MAX_TEXT_LENGTH = 20000
 
 
 class _Strict(serializers.Serializer[dict[str, Any]]):
@@ -202,6 +204,100 @@ def clean_screening(value: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
+def _language_codes() -> list[str]:
+    from django.conf import settings
+
+    return [code for code, _ in settings.LANGUAGES]
+
+
+def clean_languages(value: Any) -> list[str]:
+    """Return the study's languages, or raise ValidationError naming the unknown ones."""
+    known = _language_codes()
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError([f"languages must be a list of language codes ({', '.join(known)})"])
+    codes = [code.strip().lower() for code in value]
+    if not codes:
+        raise ValidationError(["offer at least one language"])
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationError(
+            [f"unknown language(s) {', '.join(map(repr, unknown))}; use {', '.join(known)}"]
+        )
+    if len(set(codes)) != len(codes):
+        raise ValidationError(["name each language once"])
+    return codes
+
+
+class AttributeTranslationSerializer(_Strict):
+    """An attribute's name (and an optional description) in one language."""
+
+    name = serializers.CharField(max_length=MAX_ATTRIBUTE_LENGTH, allow_blank=True, required=False)
+    description = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not all(str(text).isprintable() for text in attrs.values()):
+            raise serializers.ValidationError("use printable text (no control characters)")
+        return attrs
+
+
+class TranslationSerializer(_Strict):
+    """A researcher's texts of a study in one language (listening.forms.StudyTranslationsForm)."""
+
+    # (DRF takes declared fields off the class, so these names do not clash with Field's.)
+    public_title = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    public_description = serializers.CharField(
+        max_length=MAX_TEXT_LENGTH, allow_blank=True, required=False
+    )
+    consent_text = serializers.CharField(
+        max_length=MAX_TEXT_LENGTH, allow_blank=True, required=False
+    )
+    instructions = serializers.CharField(
+        max_length=MAX_TEXT_LENGTH, allow_blank=True, required=False
+    )
+    # {stored attribute name: {"name": ..., "description": ...}}
+    attributes = serializers.DictField(child=AttributeTranslationSerializer(), required=False)
+
+
+def clean_translations(value: Any) -> dict[str, dict[str, Any]]:
+    """Return the study's translations, {language: texts}, or raise ValidationError."""
+    if not isinstance(value, dict):
+        raise ValidationError(["translations must be a dictionary {language: texts}"])
+    known = _language_codes()
+    errors: list[str] = []
+    cleaned: dict[str, dict[str, Any]] = {}
+    for language, texts in value.items():
+        if language not in known:
+            errors.append(f"{language!r}: unknown language; use {', '.join(known)}")
+            continue
+        serializer = TranslationSerializer(data=texts)
+        if not serializer.is_valid():
+            errors += _messages(serializer.errors, f"{language}: ")
+            continue
+        cleaned[language] = {
+            key: {name: dict(item) for name, item in text.items()}
+            if key == "attributes"
+            else text.strip()
+            for key, text in serializer.validated_data.items()
+        }
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def translation_problems(attributes: Any, translations: Any) -> list[str]:
+    """Name the translated attributes that the study does not rate (a rename left behind)."""
+    names = set(attributes) if isinstance(attributes, list) else set()
+    problems = []
+    for language, texts in (translations or {}).items():
+        extra = sorted(set((texts or {}).get("attributes") or {}) - names)
+        if extra:
+            problems.append(
+                f"{language}: attributes: {', '.join(map(repr, extra))} "
+                "is not an attribute of this study"
+            )
+    return problems
+
+
 def clean_attributes(value: Any) -> list[str]:
     """Return the rated attributes (stripped), or raise ValidationError with the reason."""
     if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
@@ -251,6 +347,8 @@ CLEANERS: dict[str, Any] = {
     "screening": clean_screening,
     "attributes": clean_attributes,
     "attribute_descriptions": clean_attribute_descriptions,
+    "languages": clean_languages,
+    "translations": clean_translations,
 }
 
 
@@ -288,3 +386,8 @@ class StructuredSettingsMixin:
 
     def validate_attribute_descriptions(self, value: Any) -> dict[str, str]:
         return self._clean("attribute_descriptions", value)  # type: ignore[no-any-return]
+    def validate_languages(self, value: Any) -> list[str]:
+        return self._clean("languages", value)  # type: ignore[no-any-return]
+
+    def validate_translations(self, value: Any) -> dict[str, Any]:
+        return self._clean("translations", value)  # type: ignore[no-any-return]

@@ -21,7 +21,11 @@ from listening.preparation import (
     uploaded_path,
 )
 from listening.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
-from listening.study_settings import StructuredSettingsMixin, check_descriptions_match
+from listening.study_settings import (
+    StructuredSettingsMixin,
+    check_descriptions_match,
+    translation_problems,
+)
 
 
 class CollaboratorField(serializers.SlugRelatedField):  # type: ignore[type-arg]
@@ -90,6 +94,8 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             "min_listen_seconds",
             "consent_text",
             "instructions",
+            "languages",
+            "translations",
             "questionnaire",
             "screening",
             "completion_code",
@@ -156,6 +162,12 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             raise serializers.ValidationError(
                 {"collaborators": "only the study's owner may change its collaborators"}
             )
+        if "translations" in attrs or "attributes" in attrs:
+            attributes = attrs.get("attributes", study.attributes if study else None)
+            translations = attrs.get("translations", study.translations if study else {})
+            problems = translation_problems(attributes or default_attributes(), translations)
+            if problems:
+                raise serializers.ValidationError({"translations": problems})
         fade = attrs.get("fade_ms", study.fade_ms if study else 20.0)
         length = attrs.get("excerpt_length", study.excerpt_length if study else 10.0)
         start = attrs.get("excerpt_start", study.excerpt_start if study else 30.0)

@@ -115,6 +115,10 @@ class Session(models.Model):
         default=dict, blank=True, help_text="Seed, trial order and condition order."
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.CONSENT)
+    # Chosen once, when the session starts, among the study's languages (resumes keep it).
+    language = models.CharField(
+        max_length=8, blank=True, help_text="The language of the participant's pages."
+    )
     simulated = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -238,8 +238,8 @@ def _delete_files(sender: type[Stimulus], instance: Stimulus, **kwargs: Any) -> 
     One place for every way a row goes: the API, the admin, a track's or a study's
     cascade, preparation replacing an anchor. Files of a rolled-back deletion stay.
     """
-    names = [instance.original.name] if instance.original else []
-    names = [*names, *instance.prepared_file_names()]
+    original = [instance.original.name] if instance.original and instance.original.name else []
+    names: list[str] = [*original, *instance.prepared_file_names()]
     storage = Stimulus.prepared.field.storage
 
     def delete() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import F
+from django.utils.translation import gettext, gettext_lazy
 
 from listening.paradigms.abx import needs_ai_and_human, pairs
 from listening.paradigms.base import AnswerError, Paradigm, elapsed_ms, ready_stimuli
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
     from listening.models import Session, Study, Track, Trial
 
-INSTRUCTIONS = "Listen to A and B, then say which you prefer for each quality."
-TRAINING_INSTRUCTIONS = (
+INSTRUCTIONS = gettext_lazy("Listen to A and B, then say which you prefer for each quality.")
+TRAINING_INSTRUCTIONS = gettext_lazy(
     "Training: listen to both versions and try the questions. Nothing you do here is recorded."
 )
 
@@ -68,7 +69,7 @@ class AbPreference(Paradigm):
         return rules
 
     def instructions(self, trial: Trial) -> str:
-        return TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS
+        return str(TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS)
 
     def answers(self, trial: Trial) -> dict[str, Any]:
         ids = self.attribute_ids(trial.session.study)
@@ -87,7 +88,9 @@ class AbPreference(Paradigm):
         key = body.get("condition")
         if key is None:
             if not study.ab_allow_no_preference:
-                raise AnswerError("choose A or B: this study has no 'no preference' option")
+                raise AnswerError(
+                    gettext("Choose A or B: this study has no 'no preference' option.")
+                )
             choice = None
         else:
             choice = self.rated_condition(trial, key)
@@ -110,5 +113,8 @@ class AbPreference(Paradigm):
         labels = [a["label"] for a in self.attributes(study)]
         missing = [label for name, label in zip(names, labels, strict=True) if name not in answered]
         if missing:
-            problems.append(f"Choose your preference for {', '.join(missing)}.")
+            problems.append(
+                gettext("Choose your preference for %(attributes)s.")
+                % {"attributes": ", ".join(missing)}
+            )
         return problems

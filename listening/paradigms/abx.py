@@ -13,6 +13,7 @@ from itertools import product
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from listening.paradigms.base import AnswerError, Paradigm, count_systems, elapsed_ms, ready_stimuli
 
@@ -22,11 +23,11 @@ if TYPE_CHECKING:
 
     from listening.models import Session, Stimulus, Study, Track, Trial
 
-INSTRUCTIONS = (
+INSTRUCTIONS = gettext_lazy(
     "Listen to A, B and X. X is the same as either A or B. Say which; "
     "if you cannot tell, make your best guess."
 )
-TRAINING_INSTRUCTIONS = (
+TRAINING_INSTRUCTIONS = gettext_lazy(
     "Training: X is the same as either A or B. Listen to all three, switch as often as "
     "you like and choose. Nothing you do here is recorded."
 )
@@ -115,7 +116,7 @@ class Abx(Paradigm):
         return []
 
     def instructions(self, trial: Trial) -> str:
-        return TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS
+        return str(TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS)
 
     def answers(self, trial: Trial) -> dict[str, Any]:
         answer = trial.abx_answers.select_related("answer").first()

@@ -13,7 +13,8 @@ import re
 import string
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 #: What condition keys look like (secrets.token_urlsafe): nothing else is looked up.
 CONDITION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -152,11 +153,13 @@ class Paradigm:
     def labels(self, trial: Trial, rated: list[Condition]) -> list[str]:
         # Training names the versions neutrally; graded trials use letters.
         if trial.is_training:
-            return [f"Version {i + 1}" for i in range(len(rated))]
+            return [gettext("Version %(number)s") % {"number": i + 1} for i in range(len(rated))]
         return letters(len(rated))
 
     def attributes(self, study: Study) -> list[dict[str, str]]:
-        return study.attribute_items() or [{"id": "overall", "label": "Overall"}]
+        # Named in the active language: the session's (listening.participant_language).
+        language = translation.get_language()
+        return study.attribute_items(language) or [{"id": "overall", "label": gettext("Overall")}]
 
     def rules(self, trial: Trial, *, has_reference: bool) -> dict[str, Any]:
         study = trial.session.study
@@ -186,7 +189,7 @@ class Paradigm:
                 f"{sorted([*self.answer_types, 'submit'])}"
             )
         if trial.is_training:
-            raise AnswerError("Answers in the training are not recorded.")
+            raise AnswerError(gettext("Answers in the training are not recorded."))
         handler: Callable[[Trial, dict[str, Any]], None] = getattr(self, handler_name)
         handler(trial, body)
 
@@ -205,18 +208,23 @@ class Paradigm:
         labels = dict(zip([c.pk for c in rated], self.labels(trial, rated), strict=True))
         problems = []
         complete = evidence.delivered(trial)
-        unloaded = [labels.get(c.pk, "Reference") for c in conditions if c.pk not in complete]
+        reference = gettext("Reference")
+        unloaded = [labels.get(c.pk, reference) for c in conditions if c.pk not in complete]
         if unloaded:
             problems.append(
-                "The audio of this page has not been loaded completely (not loaded: "
-                f"{', '.join(unloaded)}); reload the page."
+                gettext(
+                    "The audio of this page has not been loaded completely (not loaded: "
+                    "%(labels)s); reload the page."
+                )
+                % {"labels": ", ".join(unloaded)}
             )
         if study.must_play_all:
             played = evidence.played(trial, rated, study)
             missing = [labels[c.pk] for c in rated if c.pk not in played]
             if missing:
                 problems.append(
-                    f"Listen to every condition first (not played yet: {', '.join(missing)})."
+                    gettext("Listen to every condition first (not played yet: %(labels)s).")
+                    % {"labels": ", ".join(missing)}
                 )
         return problems
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from listening.paradigms.base import AnswerError, Paradigm, ready_stimuli
 
@@ -24,15 +25,15 @@ if TYPE_CHECKING:
 #: BS.1534-3 advises few items per screen to limit fatigue (hidden reference and anchors count).
 MAX_ITEMS_PER_PAGE = 12
 
-INSTRUCTIONS = (
+INSTRUCTIONS = gettext_lazy(
     "Listen to every version and rate each one on every quality from 0 to 100. "
     "Switch between them as often as you like; playback keeps its position."
 )
-REFERENCE_INSTRUCTIONS = (
-    " Compare each version with the Reference; one of the versions is identical to the "
+REFERENCE_INSTRUCTIONS = gettext_lazy(
+    "Compare each version with the Reference; one of the versions is identical to the "
     "Reference and deserves 100."
 )
-TRAINING_INSTRUCTIONS = (
+TRAINING_INSTRUCTIONS = gettext_lazy(
     "Training: get to know the versions and the scale. Nothing you do here is recorded. "
     "The scale runs from 0 to 100 in five equal bands: Bad (0-20), Poor (20-40), "
     "Fair (40-60), Good (60-80) and Excellent (80-100). Later pages show the versions "
@@ -144,9 +145,11 @@ class Mushra(Paradigm):
 
     def instructions(self, trial: Trial) -> str:
         if trial.is_training:
-            return TRAINING_INSTRUCTIONS
+            return str(TRAINING_INSTRUCTIONS)
         has_reference = trial.session.study.reference_mode != "none"
-        return INSTRUCTIONS + (REFERENCE_INSTRUCTIONS if has_reference else "")
+        if has_reference:
+            return f"{INSTRUCTIONS} {REFERENCE_INSTRUCTIONS}"
+        return str(INSTRUCTIONS)
 
     def answers(self, trial: Trial) -> dict[str, Any]:
         ids = self.attribute_ids(trial.session.study)
@@ -168,7 +171,9 @@ class Mushra(Paradigm):
         attribute = self.attribute_name(study, body.get("attribute"))
         score = body.get("score")
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
-            raise AnswerError(f"score={score!r} must be a whole number from 0 to 100")
+            raise AnswerError(
+                gettext("score=%(score)r must be a whole number from 0 to 100") % {"score": score}
+            )
         updated = Rating.objects.filter(
             trial=trial, condition=condition, attribute=attribute
         ).update(score=score, changes=F("changes") + 1, updated_at=timezone.now())
@@ -182,7 +187,7 @@ class Mushra(Paradigm):
         study = trial.session.study
         rated = [c for c in trial.conditions.all() if c.is_rated]
         names = list(study.attributes)
-        labels = {i["id"]: i["label"] for i in study.attribute_items()}
+        labels = {i["id"]: i["label"] for i in self.attributes(study)}
         ids = self.attribute_ids(study)
         scores: dict[tuple[int, str], int] = {
             (cid, attribute): score
@@ -194,15 +199,22 @@ class Mushra(Paradigm):
             missing = sum((c.pk, name) not in scores for c in rated for name in names)
             if missing:
                 problems.append(
-                    f"Rate every version on every quality ({missing} rating"
-                    f"{'s' if missing != 1 else ''} missing)."
+                    ngettext(
+                        "Rate every version on every quality (%(count)s rating missing).",
+                        "Rate every version on every quality (%(count)s ratings missing).",
+                        missing,
+                    )
+                    % {"count": missing}
                 )
         has_reference = trial.conditions.filter(role="reference").exists()
         if study.require_100 and has_reference:
             for name in names:
                 if not any(scores.get((c.pk, name)) == 100 for c in rated):
                     problems.append(
-                        f"For {labels[ids[name]]}, rate at least one version 100: one of them "
-                        "is identical to the Reference."
+                        gettext(
+                            "For %(attribute)s, rate at least one version 100: one of them "
+                            "is identical to the Reference."
+                        )
+                        % {"attribute": labels[ids[name]]}
                     )
         return problems

@@ -14,7 +14,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
+from listening import participant_language
 from listening.audio_serving import attach_participant
 from listening.models import Session, Study
 
@@ -23,46 +26,57 @@ PageView = Callable[..., HttpResponseBase]
 MESSAGES = {
     "invalid": (
         404,
-        "Link not found",
-        "This link is not valid. Please open the link you were given exactly as it is.",
+        _("Link not found"),
+        _("This link is not valid. Please open the link you were given exactly as it is."),
     ),
-    "unavailable": (404, "Study not available", "This study is not open to participants."),
+    "unavailable": (
+        404,
+        _("Study not available"),
+        _("This study is not open to participants."),
+    ),
     "closed": (
         410,
-        "Study closed",
-        "This study has closed and no longer accepts answers. Thank you for your interest.",
+        _("Study closed"),
+        _("This study has closed and no longer accepts answers. Thank you for your interest."),
     ),
     "expired": (
         410,
-        "Session expired",
-        "This session has been inactive for too long and has expired. Thank you for your time; "
-        "please contact the researchers if you think this is a mistake.",
+        _("Session expired"),
+        _(
+            "This session has been inactive for too long and has expired. Thank you for your "
+            "time; please contact the researchers if you think this is a mistake."
+        ),
     ),
     "taken": (
         409,
-        "Already started",
-        "This Prolific ID has already started this study in another browser. Please continue "
-        "in the browser where you started, or open the study again from Prolific. If you "
-        "think this is a mistake, please contact the researchers through Prolific.",
+        _("Already started"),
+        _(
+            "This Prolific ID has already started this study in another browser. Please "
+            "continue in the browser where you started, or open the study again from Prolific. "
+            "If you think this is a mistake, please contact the researchers through Prolific."
+        ),
     ),
     "busy": (
         429,
-        "Please wait",
-        "Too many sessions were started from your connection. Please try again later.",
+        _("Please wait"),
+        _("Too many sessions were started from your connection. Please try again later."),
     ),
     "forbidden": (
         403,
-        "Request refused",
-        "Your browser sent a request this page could not verify. Reload the page and try again.",
+        _("Request refused"),
+        _("Your browser sent a request this page could not verify. Reload the page and try again."),
     ),
 }
 
 
-def message(request: HttpRequest, name: str) -> HttpResponse:
+def message(request: HttpRequest, name: str, language: str | None = None) -> HttpResponse:
+    """A polite page; without a ``language``, in the browser's among the shipped ones."""
     status, title, text = MESSAGES[name]
-    return render(
-        request, "participant/message.html", {"title": title, "text": text}, status=status
-    )
+    language = language or participant_language.for_study(request, None)
+    with translation.override(language):
+        return render(
+            request, "participant/message.html", {"title": title, "text": text}, status=status
+        )
 
 
 def unavailable(session: Session) -> str | None:
@@ -87,16 +101,20 @@ def participant_page(step: str | None) -> Callable[[PageView], Callable[..., Htt
             session = Session.objects.by_token(token)
             if session is None:
                 return message(request, "invalid")
+            language = participant_language.for_session(request, session)
             problem = unavailable(session)
             if problem is not None:
-                return message(request, problem)
+                return message(request, problem, language)
             session.touch()
             if step is not None and session.step != step:
                 response: HttpResponseBase = redirect(session.url())
             else:
-                response = view(request, session, *args, **kwargs)
+                # Pages (and their JSON) render in the session's language, chosen at its start.
+                with translation.override(language):
+                    response = view(request, session, *args, **kwargs)
             attach_participant(response, session)
             response["Cache-Control"] = "private, no-store"
+            response["Content-Language"] = language
             return response
 
         return wrapper
@@ -111,9 +129,9 @@ def json_error(detail: str, status: int) -> JsonResponse:
 def json_refusal(session: Session | None) -> JsonResponse | None:
     """The error a JSON endpoint sends for this session (None: go ahead; activity recorded)."""
     if session is None:
-        return json_error("This session does not exist.", 404)
+        return json_error(str(_("This session does not exist.")), 404)
     problem = unavailable(session)
     if problem is not None:
-        return json_error(MESSAGES[problem][2], MESSAGES[problem][0])
+        return json_error(str(MESSAGES[problem][2]), MESSAGES[problem][0])
     session.touch()
     return None

@@ -19,9 +19,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
 from django.views.decorators.http import require_POST
 
-from listening import rating_autosave
+from listening import participant_language, rating_autosave
 from listening.models import IdempotencyKey, Session
 from listening.paradigms import AnswerError
 from listening.throttling import session_rate_limiter
@@ -78,7 +79,14 @@ def _handle(
                 session: Session | None = sessions.get(token=token)
             except Session.DoesNotExist:
                 session = None
-            refusal = json_refusal(session)
+            # Messages a participant may read are in the session's language.
+            language = (
+                participant_language.for_session(request, session)
+                if session is not None
+                else participant_language.for_study(request, None)
+            )
+            with translation.override(language):
+                refusal = json_refusal(session)
             if refusal is not None:
                 return refusal
             assert session is not None
@@ -94,7 +102,8 @@ def _handle(
                 stored = IdempotencyKey.objects.get(pk=replayed)
                 return JsonResponse(stored.response, status=stored.status_code)
             try:
-                with transaction.atomic():  # a refused request leaves nothing behind
+                # (a refused request leaves nothing behind)
+                with transaction.atomic(), translation.override(language):
                     payload, status = act(session, body), 200
             except AnswerError as error:
                 payload, status = {"detail": error.detail}, error.status

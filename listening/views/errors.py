@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 
+from listening import participant_language
 from listening.views.access import message
 
 
@@ -11,8 +14,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.headers.get("Accept", "").startswith("application/json") or (
         request.content_type == "application/json"
     ):
-        return JsonResponse(
-            {"detail": "The request could not be verified (CSRF); reload the page."}, status=403
-        )
+        # A participant's page may show it: in the browser's language among the shipped ones.
+        with translation.override(participant_language.for_study(request, None)):
+            detail = gettext("The request could not be verified (CSRF); reload the page.")
+        return JsonResponse({"detail": detail}, status=403)
     response = message(request, "forbidden")
     return response

@@ -13,10 +13,12 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from listening import screening
+from listening import participant_language, participant_strings, screening
 from listening.audio_serving import attach_participant, participant_token
 from listening.forms import CalibrationForm, ConsentForm, QuestionnaireForm, ScreeningForm
 from listening.models import Session, Study
@@ -89,29 +91,37 @@ def landing(request: HttpRequest, public_token: str) -> HttpResponseBase:
     study = Study.objects.filter(public_token=public_token).first()
     if study is None or study.status == Study.Status.DRAFT:
         return message(request, "unavailable")
+    language = participant_language.for_study(request, study)
     if study.status == Study.Status.CLOSED:
-        return message(request, "closed")
+        return message(request, "closed", language)
     ids = _external_ids(request)
     try:
         existing = _resumable(request, study, ids)
     except ResumeRefused:
-        return message(request, "taken")
+        return message(request, "taken", language)
+    if existing is not None:  # a resume keeps the language its session started in
+        language = participant_language.for_session(request, existing)
     if request.method != "POST":
-        return render(
-            request,
-            "participant/landing.html",
-            {"study": study, "resume": existing is not None and not existing.is_finished},
-        )
+        with translation.override(language):
+            return render(
+                request,
+                "participant/landing.html",
+                {
+                    "study": study,
+                    "texts": study.participant_texts(language),
+                    "resume": existing is not None and not existing.is_finished,
+                },
+            )
     if existing is None:
         if not _may_start(request):
-            return message(request, "busy")
+            return message(request, "busy", language)
         try:
             with transaction.atomic():
-                existing = Session.objects.create(study=study, **ids)
+                existing = Session.objects.create(study=study, language=language, **ids)
         except IntegrityError:  # the same Prolific id started in another tab just now
             existing = study.sessions.get(prolific_pid=ids["prolific_pid"])
             if not _may_resume(existing, participant_token(request), ids):
-                return message(request, "taken")
+                return message(request, "taken", language)
     response = redirect(existing.url())
     attach_participant(response, existing)
     return response
@@ -131,7 +141,12 @@ def consent(request: HttpRequest, session: Session) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         session.record_consent(form.agreed)
         return redirect(session.url())
-    return render(request, "participant/consent.html", {"session": session, "form": form})
+    texts = session.study.participant_texts(session.language)
+    return render(
+        request,
+        "participant/consent.html",
+        {"session": session, "form": form, "consent_text": texts["consent_text"]},
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -144,7 +159,7 @@ def questionnaire(request: HttpRequest, session: Session) -> HttpResponseBase:
     return render(
         request,
         "participant/questionnaire.html",
-        {"form": form, "title": "About you", "button": "Continue"},
+        {"form": form, "title": _("About you"), "button": _("Continue")},
     )
 
 
@@ -177,6 +192,7 @@ def headphone_check(request: HttpRequest, session: Session) -> HttpResponseBase:
                 {**group, "question": screening.QUESTIONS[group["kind"]]} for group in form.groups
             ],
             "retry": len(attempts) > 1,
+            "strings": participant_strings.page_strings(participant_strings.SCREENING_STRINGS),
         },
     )
 
@@ -189,7 +205,12 @@ def _trial_page(request: HttpRequest, session: Session) -> HttpResponseBase:
     return render(
         request,
         "participant/trial.html",
-        {"trial": trial.page_data(), "training": trial.is_training, "paradigm": trial.kind},
+        {
+            "trial": trial.page_data(),
+            "training": trial.is_training,
+            "paradigm": trial.kind,
+            "strings": participant_strings.page_strings(reference=session.study.has_reference),
+        },
     )
 
 
@@ -230,7 +251,7 @@ def final(request: HttpRequest, session: Session) -> HttpResponseBase:
     return render(
         request,
         "participant/questionnaire.html",
-        {"form": form, "title": "A few last questions", "button": "Finish"},
+        {"form": form, "title": _("A few last questions"), "button": _("Finish")},
     )
 
 

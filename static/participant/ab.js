@@ -5,6 +5,7 @@
  * @module ab
  */
 
+import { t } from './strings.js';
 import { el, mountTrial } from './trial.js';
 
 /** Radio value of "no preference" (radio values are indices, never keys). */
@@ -28,22 +29,21 @@ export function abParadigm() {
 
     render(page, container) {
       formId += 1;
-      const listen = el('div', { className: 'ab-listen', role: 'group', 'aria-label': 'Listen' },
+      const listen = el('div', { className: 'ab-listen', role: 'group', 'aria-label': t('Listen') },
         page.conditions.map((c, i) => page.conditionButton(page.indexOf(i))));
       container.append(listen);
       const attributes = page.data.attributes && page.data.attributes.length
         ? page.data.attributes
-        : [{ id: 'overall', label: 'Overall' }];
+        : [{ id: 'overall', label: t('Overall') }];
       attributes.forEach((attribute, j) => {
         const name = `ab-${formId}-${j}`;
         const options = page.conditions.map((condition, i) => ({ value: String(i), text: condition.label }));
-        if (page.rules.allow_no_preference) options.push({ value: NONE, text: 'No preference' });
+        if (page.rules.allow_no_preference) options.push({ value: NONE, text: t('No preference') });
         const radios = [];
         const fieldset = el('fieldset', { className: 'preference' }, [
-          el('legend', { text: `Which do you prefer for ${attribute.label}?` }),
-          attribute.description
-            ? el('p', { className: 'attribute-description', text: attribute.description })
-            : null,
+          el('legend', { text: t('Which do you prefer for {attribute}?', { attribute: attribute.label }) }),
+          // The researcher's description of the attribute, when the study gives one.
+          ...(attribute.description ? [el('p', { className: 'attribute-description', text: attribute.description })] : []),
         ]);
         const group = { radios, answered: false, attribute };
         for (const option of options) {
@@ -82,7 +82,7 @@ export function abParadigm() {
     problems() {
       const open = [...groups.values()].filter((g) => !g.answered);
       return open.map((g) => ({
-        message: `Choose your preference for ${g.attribute.label}.`,
+        message: t('Choose your preference for {attribute}.', { attribute: g.attribute.label }),
         focus: g.radios[0],
       }));
     },

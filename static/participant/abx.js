@@ -8,6 +8,7 @@
  * @module abx
  */
 
+import { t } from './strings.js';
 import { el, mountTrial } from './trial.js';
 
 /** @returns {object} the ABX paradigm for mountTrial() */
@@ -37,12 +38,12 @@ export function abxParadigm() {
 
     render(page, container) {
       const { xIndex, others } = roles(page);
-      const listen = el('div', { className: 'abx-listen', role: 'group', 'aria-label': 'Listen' }, [
+      const listen = el('div', { className: 'abx-listen', role: 'group', 'aria-label': t('Listen') }, [
         ...others.map((i) => page.conditionButton(page.indexOf(i))),
         page.conditionButton(page.indexOf(xIndex)),
       ]);
       const group = el('div', { className: 'abx-answer', role: 'group', 'aria-labelledby': 'abx-question' }, [
-        el('p', { id: 'abx-question', className: 'question', text: 'Which one is X?' }),
+        el('p', { id: 'abx-question', className: 'question', text: t('Which one is X?') }),
       ]);
       for (const i of others) {
         const condition = page.conditions[i];
@@ -50,12 +51,12 @@ export function abxParadigm() {
           type: 'button',
           className: 'choice',
           'aria-pressed': 'false',
-          text: `X is ${condition.label}`,
+          text: t('X is {label}', { label: condition.label }),
           onclick: () => {
             chosen = condition.key;
             show();
             page.save({ type: 'abx', condition: condition.key }, 'abx');
-            page.announce(`Answer saved: X is ${condition.label}`);
+            page.announce(t('Answer saved: X is {label}', { label: condition.label }));
           },
         });
         choices.push({ key: condition.key, button });
@@ -75,7 +76,7 @@ export function abxParadigm() {
 
     problems() {
       if (chosen) return [];
-      return [{ message: 'Say whether X is A or X is B.', focus: choices[0] && choices[0].button }];
+      return [{ message: t('Say whether X is A or X is B.'), focus: choices[0] && choices[0].button }];
     },
   };
 }

@@ -16,6 +16,7 @@
  * @module boot
  */
 
+import { t } from './strings.js';
 import { mountAb } from './ab.js';
 import { mountAbx } from './abx.js';
 import { mountMushra } from './mushra.js';
@@ -76,7 +77,7 @@ export function runTrials(root, first) {
     if (state.url && state.url !== globalThis.location.pathname) {
       globalThis.history.replaceState(null, '', state.url);
     }
-    document.title = next.mode === 'training' ? 'Training' : 'Listening test';
+    document.title = next.mode === 'training' ? t('Training') : t('Listening test');
     for (const node of document.querySelectorAll('[data-training-only]')) node.remove();
     show(next);
     globalThis.scrollTo(0, 0);

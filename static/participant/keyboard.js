@@ -16,6 +16,8 @@
  * @module keyboard
  */
 
+import { t } from './strings.js';
+
 /** A single-letter label ("A", "B", "X") that can be its own key. */
 const LETTER = /^[A-Z]$/;
 /** Keys with another meaning on every page: a label letter never takes them. */
@@ -33,7 +35,7 @@ const COMMAND_KEYS = new Set(['l', 'r']);
 export function keyMap(page, paradigm) {
   const select = new Map();
   const shortcuts = new Map();
-  const help = [['Space', 'play / pause']];
+  const help = [[t('Space'), t('play / pause')]];
   const count = Math.min(page.conditions.length, 9);
   const names = page.labels.slice(page.offset);
   if (paradigm.letterKeys) {
@@ -44,7 +46,7 @@ export function keyMap(page, paradigm) {
       select.set(digit, index);
       if (letter) select.set(letter.toLowerCase(), index);
       shortcuts.set(index, letter ? `${letter} ${digit}` : digit);
-      help.push([letter ? `${letter} or ${digit}` : digit, `listen to ${names[i]}`]);
+      help.push([letter ? t('{letter} or {digit}', { letter, digit }) : digit, t('listen to {name}', { name: names[i] })]);
     }
   } else if (count) {
     for (let i = 0; i < count; i += 1) {
@@ -53,22 +55,22 @@ export function keyMap(page, paradigm) {
     }
     help.push(
       count === 1
-        ? ['1', `listen to ${names[0]}`]
-        : [`1 … ${count}`, `listen to ${names[0]} … ${names[count - 1]}`],
+        ? ['1', t('listen to {name}', { name: names[0] })]
+        : [`1 … ${count}`, t('listen to {first} … {last}', { first: names[0], last: names[count - 1] })],
     );
   }
   if (page.hasReference) {
     select.set('r', 0);
     select.set('0', 0);
     shortcuts.set(0, 'R 0');
-    help.push(['R or 0', 'listen to the reference']);
+    help.push([t('R or 0'), t('listen to the reference')]);
   }
-  help.push(['L', 'loop on / off']);
-  help.push(['[ and ]', 'set the loop start / end at the playhead']);
+  help.push(['L', t('loop on / off')]);
+  help.push([t('[ and ]'), t('set the loop start / end at the playhead')]);
   help.push(
     paradigm.name === 'mushra'
-      ? ['← →', 'move the focused rating slider (or the playhead, on the waveform)']
-      : ['← →', 'move the playhead (on the waveform) or the focused choice'],
+      ? ['← →', t('move the focused rating slider (or the playhead, on the waveform)')]
+      : ['← →', t('move the playhead (on the waveform) or the focused choice')],
   );
   return { select, help, shortcuts };
 }

@@ -10,6 +10,7 @@
  * @module mushra
  */
 
+import { t } from './strings.js';
 import { el, mountTrial } from './trial.js';
 
 /** The BS.1534-3 continuous quality scale: five equal intervals. */
@@ -32,6 +33,7 @@ export const NEUTRAL = 50;
  */
 export function scaleLabel(score) {
   const band = SCALE.find((b) => score < b.to) || SCALE[SCALE.length - 1];
+  // (the English label is the catalogue's key: see strings.js)
   return band.label;
 }
 
@@ -45,9 +47,9 @@ export function mushraParadigm() {
     slider.rated = rated;
     slider.input.value = String(value);
     slider.wrap.dataset.state = rated ? 'rated' : 'unrated';
-    const text = rated ? `${value}, ${scaleLabel(value)}` : 'not rated yet';
+    const text = rated ? `${value}, ${t(scaleLabel(value))}` : t('not rated yet');
     slider.input.setAttribute('aria-valuetext', text);
-    slider.output.textContent = rated ? `${value} · ${scaleLabel(value)}` : 'not rated yet';
+    slider.output.textContent = rated ? `${value} · ${t(scaleLabel(value))}` : t('not rated yet');
   }
 
   return {
@@ -57,18 +59,17 @@ export function mushraParadigm() {
       const attributes = page.data.attributes || [];
       const head = el('tr', {}, [
         el('th', { scope: 'col', className: 'condition-head' }, [
-          el('span', { className: 'visually-hidden', text: 'Condition' }),
+          el('span', { className: 'visually-hidden', text: t('Condition') }),
         ]),
         ...attributes.map((attribute) =>
           el('th', { scope: 'col' }, [
             el('span', { className: 'attribute-name', text: attribute.label }),
-            attribute.description
-              ? el('span', { className: 'attribute-description', text: attribute.description })
-              : null,
+            // The researcher's description of the attribute, when the study gives one.
+            ...(attribute.description ? [el('span', { className: 'attribute-description', text: attribute.description })] : []),
             el(
               'span',
               { className: 'scale', 'aria-hidden': 'true' },
-              SCALE.map((band) => el('span', { text: band.label })),
+              SCALE.map((band) => el('span', { text: t(band.label) })),
             ),
           ]),
         ),
@@ -77,8 +78,8 @@ export function mushraParadigm() {
       if (page.hasReference) {
         rows.push(
           el('tr', { className: 'reference-row' }, [
-            el('th', { scope: 'row' }, [page.conditionButton(0, 'Reference')]),
-            el('td', { colspan: Math.max(attributes.length, 1), className: 'reference-note', text: 'Reference (not rated)' }),
+            el('th', { scope: 'row' }, [page.conditionButton(0, t('Reference'))]),
+            el('td', { colspan: Math.max(attributes.length, 1), className: 'reference-note', text: t('Reference (not rated)') }),
           ]),
         );
       }
@@ -90,17 +91,15 @@ export function mushraParadigm() {
             max: 100,
             step: 1,
             value: NEUTRAL,
-            'aria-label': `Condition ${condition.label}, ${attribute.label}`,
+            'aria-label': t('Condition {label}, {attribute}', { label: condition.label, attribute: attribute.label }),
           });
           const output = el('span', { className: 'value', 'aria-hidden': 'true' });
           // On a phone the grid stacks (participant.css): each slider then shows its
           // attribute and the five scale labels itself, as the column head does on wide screens.
           const head = el('span', { className: 'cell-head', 'aria-hidden': 'true' }, [
             el('span', { className: 'attribute-name', text: attribute.label }),
-            attribute.description
-              ? el('span', { className: 'attribute-description', text: attribute.description })
-              : null,
-            el('span', { className: 'scale' }, SCALE.map((band) => el('span', { text: band.label }))),
+            ...(attribute.description ? [el('span', { className: 'attribute-description', text: attribute.description })] : []),
+            el('span', { className: 'scale' }, SCALE.map((band) => el('span', { text: t(band.label) }))),
           ]);
           const wrap = el('div', { className: 'rating' }, [head, input, output]);
           const slot = `rating:${i}:${attribute.id}`;
@@ -135,7 +134,7 @@ export function mushraParadigm() {
         el('table', { className: 'mushra-grid' }, [
           el('caption', {
             className: 'visually-hidden',
-            text: `Rate each condition from 0 (bad) to 100 (excellent) on ${attributes.map((a) => a.label).join(', ')}`,
+            text: t('Rate each condition from 0 (bad) to 100 (excellent) on {attributes}', { attributes: attributes.map((a) => a.label).join(', ') }),
           }),
           el('thead', {}, [head]),
           el('tbody', {}, rows),
@@ -176,9 +175,9 @@ export function mushraParadigm() {
         const unrated = all.filter((s) => !s.rated);
         if (unrated.length) {
           const names = unrated.slice(0, 4).map((s) => `${s.label}: ${s.attribute.label}`);
-          const more = unrated.length > 4 ? ` and ${unrated.length - 4} more` : '';
+          const more = unrated.length > 4 ? t(' and {count} more', { count: unrated.length - 4 }) : '';
           found.push({
-            message: `Rate every condition on every attribute (${names.join(', ')}${more}).`,
+            message: t('Rate every condition on every attribute ({names}{more}).', { names: names.join(', '), more }),
             focus: unrated[0].input,
           });
         }
@@ -188,7 +187,7 @@ export function mushraParadigm() {
           const column = all.filter((s) => s.attribute === attribute);
           if (!column.some((s) => s.rated && Number(s.input.value) === 100)) {
             found.push({
-              message: `For ${attribute.label}, rate at least one version 100: one of them is identical to the Reference.`,
+              message: t('For {attribute}, rate at least one version 100: one of them is identical to the Reference.', { attribute: attribute.label }),
               focus: column[0] && column[0].input,
             });
           }

@@ -20,6 +20,8 @@
  * @module save
  */
 
+import { t } from './strings.js';
+
 /**
  * A random UUID (version 4), also outside secure contexts.
  *
@@ -56,7 +58,7 @@ export function readCsrfToken() {
   return match ? decodeURIComponent(match[1]) : '';
 }
 
-/** Statuses and what the participant reads for each. */
+/** Statuses and what the participant reads for each (in English: the catalogue's keys, see strings.js). */
 export const STATUS_TEXT = {
   idle: '',
   saving: 'Saving…',
@@ -95,7 +97,7 @@ function errorDetail(data, status) {
     if (typeof data.error === 'string') return data.error;
     if (data.error && typeof data.error.message === 'string') return data.error.message;
   }
-  return `the server answered ${status}`;
+  return t('the server answered {status}', { status });
 }
 
 function isTransient(status) {
@@ -200,7 +202,8 @@ export class Saver extends EventTarget {
     this.status = status;
     if (this.statusElement) {
       this.statusElement.dataset.status = status;
-      this.statusElement.textContent = detail ? `${STATUS_TEXT[status]} ${detail}` : STATUS_TEXT[status];
+      const text = STATUS_TEXT[status] ? t(STATUS_TEXT[status]) : '';
+      this.statusElement.textContent = detail ? `${text} ${detail}` : text;
     }
     this.dispatchEvent(new CustomEvent('status', { detail: { status, pending: this.queue.length, detail } }));
   }

@@ -6,6 +6,8 @@
  * @module screening
  */
 
+import { t } from './strings.js';
+
 const buttons = Array.from(document.querySelectorAll('button.play-once'));
 let playing = null; // the button whose clip is playing
 
@@ -33,11 +35,11 @@ for (const button of buttons) {
     button.dataset.state = 'playing';
     button.disabled = true;
     button.setAttribute('aria-disabled', 'true');
-    button.textContent = 'Playing…';
+    button.textContent = t('Playing…');
     lockOthers();
-    audio.addEventListener('ended', () => finish('Played'), { once: true });
-    audio.addEventListener('error', () => finish('Could not play: reload the page'), { once: true });
+    audio.addEventListener('ended', () => finish(t('Played')), { once: true });
+    audio.addEventListener('error', () => finish(t('Could not play: reload the page')), { once: true });
     audio.src = button.dataset.src;
-    audio.play().catch(() => finish('Could not play: reload the page'));
+    audio.play().catch(() => finish(t('Could not play: reload the page')));
   });
 }

@@ -47,6 +47,7 @@
  * @property {string[]} [played] keys already listened to (for resume)
  */
 
+import { t } from './strings.js';
 import { Player } from './player.js';
 import { keyMap } from './keyboard.js';
 import { buffersSize } from './prefetch.js';
@@ -112,7 +113,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
   const hasReference = !!(data.reference && data.reference.key);
   const offset = hasReference ? 1 : 0;
   const keys = [...(hasReference ? [data.reference.key] : []), ...conditions.map((c) => c.key)];
-  const labels = [...(hasReference ? ['Reference'] : []), ...conditions.map((c) => c.label)];
+  const labels = [...(hasReference ? [t('Reference')] : []), ...conditions.map((c) => c.label)];
   const navigate = options.navigate || ((url) => window.location.assign(url));
 
   const player = options.player || new Player({ fadeMs: options.fadeMs });
@@ -154,15 +155,15 @@ export function mountTrial(root, data, paradigm, options = {}) {
     {
       className: 'trial-progress',
       role: 'progressbar',
-      'aria-label': 'Progress through the test',
+      'aria-label': t('Progress through the test'),
       'aria-valuemin': 0,
       'aria-valuemax': total,
       'aria-valuenow': position,
-      'aria-valuetext': `Trial ${position} of ${total}`,
+      'aria-valuetext': t('Trial {position} of {total}', { position, total }),
     },
     [el('span', { className: 'trial-progress-bar', style: `width: ${(100 * position) / Math.max(total, 1)}%` })],
   );
-  const title = training ? 'Training' : `Trial ${position} of ${total}`;
+  const title = training ? t('Training') : t('Trial {position} of {total}', { position, total });
   root.append(
     el('header', { className: 'trial-header' }, [
       el('h1', { className: 'trial-title', text: title }),
@@ -174,22 +175,22 @@ export function mountTrial(root, data, paradigm, options = {}) {
 
   // ---------------------------------------------------------------- loading
   const loadingBar = el('span', { className: 'loading-bar' });
-  const loadingText = el('span', { className: 'loading-text', text: 'Loading audio… 0 %' });
+  const loadingText = el('span', { className: 'loading-text', text: t('Loading audio… {percent} %', { percent: 0 }) });
   const loading = el(
     'div',
     {
       className: 'loading',
       role: 'progressbar',
-      'aria-label': 'Loading audio',
+      'aria-label': t('Loading audio'),
       'aria-valuemin': 0,
       'aria-valuemax': 100,
       'aria-valuenow': 0,
     },
     [el('span', { className: 'loading-track' }, [loadingBar]), loadingText],
   );
-  const retryButton = el('button', { type: 'button', className: 'retry', text: 'Try again' });
+  const retryButton = el('button', { type: 'button', className: 'retry', text: t('Try again') });
   const loadError = el('div', { className: 'load-error', role: 'alert', hidden: true }, [
-    el('p', { text: 'The audio could not be loaded. Check your connection and try again.' }),
+    el('p', { text: t('The audio could not be loaded. Check your connection and try again.') }),
     retryButton,
   ]);
   root.append(loading, loadError);
@@ -200,17 +201,17 @@ export function mountTrial(root, data, paradigm, options = {}) {
     type: 'button',
     className: 'play',
     'aria-keyshortcuts': 'Space',
-    text: 'Play',
+    text: t('Play'),
   });
   const loopButton = el('button', {
     type: 'button',
     className: 'loop',
     'aria-pressed': 'false',
     'aria-keyshortcuts': 'L',
-    text: 'Loop',
+    text: t('Loop'),
   });
-  const loopA = el('button', { type: 'button', className: 'loop-a', 'aria-keyshortcuts': '[', text: 'Set loop start' });
-  const loopB = el('button', { type: 'button', className: 'loop-b', 'aria-keyshortcuts': ']', text: 'Set loop end' });
+  const loopA = el('button', { type: 'button', className: 'loop-a', 'aria-keyshortcuts': '[', text: t('Set loop start') });
+  const loopB = el('button', { type: 'button', className: 'loop-b', 'aria-keyshortcuts': ']', text: t('Set loop end') });
   const time = el('span', { className: 'time', 'aria-hidden': 'true', text: '0:00.0 / 0:00.0' });
   const canvas = el('canvas', { className: 'waveform' });
   const answers = el('div', { className: 'answers' });
@@ -218,11 +219,11 @@ export function mountTrial(root, data, paradigm, options = {}) {
   const nextButton = el('button', {
     type: 'button',
     className: 'next',
-    text: position >= total && !training ? 'Finish' : 'Next',
+    text: position >= total && !training ? t('Finish') : t('Next'),
   });
   const announcer = el('div', { className: 'visually-hidden sr-status', role: 'status', 'aria-live': 'polite' });
   const body = el('div', { className: 'trial-body', inert: true }, [
-    el('div', { className: 'transport', role: 'group', 'aria-label': 'Playback' }, [
+    el('div', { className: 'transport', role: 'group', 'aria-label': t('Playback') }, [
       playButton,
       loopButton,
       loopA,
@@ -234,7 +235,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     problems,
     el('div', { className: 'trial-nav' }, [nextButton]),
     el('details', { className: 'shortcuts' }, [
-      el('summary', { text: 'Keyboard shortcuts' }),
+      el('summary', { text: t('Keyboard shortcuts') }),
       el(
         'dl',
         {},
@@ -334,7 +335,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
         const missing = keys.map((k, i) => i).filter((i) => i >= offset && !played.has(keys[i]));
         if (missing.length) {
           found.push({
-            message: `Listen to every condition first (not played yet: ${missing.map((i) => labels[i]).join(', ')}).`,
+            message: t('Listen to every condition first (not played yet: {labels}).', { labels: missing.map((i) => labels[i]).join(', ') }),
             focus: (buttons.get(missing[0]) || [])[0],
           });
         }
@@ -355,18 +356,18 @@ export function mountTrial(root, data, paradigm, options = {}) {
         button.classList.toggle('is-active', active);
         const isPlayed = played.has(keys[index]);
         button.classList.toggle('played', isPlayed);
-        const name = index < offset ? 'Reference' : `Condition ${labels[index]}`;
-        button.setAttribute('aria-label', `${name}${isPlayed ? ', played' : ''}`);
+        const name = index < offset ? t('Reference') : t('Condition {label}', { label: labels[index] });
+        button.setAttribute('aria-label', isPlayed ? t('{name}, played', { name }) : name);
       }
     }
   }
 
   function updateTransport() {
-    playButton.textContent = player.playing ? 'Pause' : 'Play';
+    playButton.textContent = player.playing ? t('Pause') : t('Play');
     playButton.setAttribute('aria-pressed', player.playing ? 'true' : 'false');
     const loop = player.loop;
     loopButton.setAttribute('aria-pressed', loop.on ? 'true' : 'false');
-    loopButton.textContent = loop.on ? `Loop ${formatTime(loop.a)}–${formatTime(loop.b)}` : 'Loop';
+    loopButton.textContent = loop.on ? t('Loop {start}–{end}', { start: formatTime(loop.a), end: formatTime(loop.b) }) : t('Loop');
     time.textContent = `${formatTime(player.position)} / ${formatTime(player.duration)}`;
   }
 
@@ -423,7 +424,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
   listen(player, 'loop', (e) => {
     updateTransport();
     const { on, a, b } = e.detail;
-    page.announce(on ? `Loop on, ${formatTime(a)} to ${formatTime(b)}` : 'Loop off');
+    page.announce(on ? t('Loop on, {start} to {end}', { start: formatTime(a), end: formatTime(b) }) : t('Loop off'));
     log('loop', { on, a, b, position: e.detail.position });
   });
 
@@ -498,7 +499,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     }
     nextButton.setAttribute('aria-disabled', 'true');
     nextButton.disabled = true;
-    nextButton.textContent = 'Saving…';
+    nextButton.textContent = t('Saving…');
     performance.mark('next:pressed'); // the benchmark's breakdown of "Next to ready"
     player.pause();
     if (events) {
@@ -515,10 +516,10 @@ export function mountTrial(root, data, paradigm, options = {}) {
       next = (response && (response.next_url || response.redirect)) || data.next_url;
     } catch (error) {
       submitting = false;
-      problems.append(el('p', { text: error.detail || 'The trial could not be submitted.' }));
+      problems.append(el('p', { text: error.detail || t('The trial could not be submitted.') }));
       nextButton.disabled = false;
       nextButton.removeAttribute('aria-disabled');
-      nextButton.textContent = position >= total && !training ? 'Finish' : 'Next';
+      nextButton.textContent = position >= total && !training ? t('Finish') : t('Next');
       return;
     }
     performance.mark('next:submitted');
@@ -603,7 +604,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
           const percent = Math.round(100 * fraction);
           loading.setAttribute('aria-valuenow', String(percent));
           loadingBar.style.width = `${percent}%`;
-          loadingText.textContent = `Loading audio… ${percent} %`;
+          loadingText.textContent = t('Loading audio… {percent} %', { percent });
         },
       });
     } catch (error) {
@@ -624,7 +625,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
     page.waveform = waveform;
     updateButtons();
     updateTransport();
-    page.announce('Audio ready');
+    page.announce(t('Audio ready'));
     page.readyAt = performance.now();
     performance.mark('trial:ready');
     root.dispatchEvent(new CustomEvent('trial-ready', { bubbles: true }));

@@ -16,6 +16,8 @@
  * @module waveform
  */
 
+import { t } from './strings.js';
+
 /**
  * Format seconds as m:ss.s.
  *
@@ -118,7 +120,7 @@ export class WaveformView {
     this.frame = 0;
     canvas.tabIndex = 0;
     canvas.setAttribute('role', 'slider');
-    canvas.setAttribute('aria-label', options.label || 'Playback position and loop region');
+    canvas.setAttribute('aria-label', options.label || t('Playback position and loop region'));
     canvas.setAttribute('aria-valuemin', '0');
     this._handlers = {
       pointerdown: (e) => this._onPointerDown(e),
@@ -173,10 +175,12 @@ export class WaveformView {
     const position = this.player.position;
     this.canvas.setAttribute('aria-valuemax', duration.toFixed(1));
     this.canvas.setAttribute('aria-valuenow', position.toFixed(1));
-    const loopText = loop.on ? `loop from ${formatTime(loop.a)} to ${formatTime(loop.b)}` : 'loop off';
+    const loopText = loop.on
+      ? t('loop from {start} to {end}', { start: formatTime(loop.a), end: formatTime(loop.b) })
+      : t('loop off');
     this.canvas.setAttribute(
       'aria-valuetext',
-      `${formatTime(position)} of ${formatTime(duration)}, ${loopText}`,
+      t('{position} of {duration}, {loop}', { position: formatTime(position), duration: formatTime(duration), loop: loopText }),
     );
   }
 

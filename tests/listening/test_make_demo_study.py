@@ -42,6 +42,17 @@ class MakeDemoStudyTestCase(BaseTestCase):
         landing = self.client.get(study.participant_path()).content.decode()
         assert study.public_title in landing
         assert study.title not in landing
+        # Every shipped language, its public texts translated (and still naming nothing).
+        assert study.languages == ["en", "de", "es"]
+        study.full_clean()
+        for language, title in (("de", "Demo-Hörstudie"), ("es", "Estudio de escucha")):
+            page = self.client.get(study.participant_path(), headers={"Accept-Language": language})
+            assert f'<html lang="{language}">' in page.content.decode()
+            assert title in page.content.decode()
+            texts = study.participant_texts(language)
+            public = f"{texts['public_title']} {texts['public_description']}".lower()
+            for word in ("ai", "ia", "human", "master", "mastering", "mix", "landr"):
+                assert not re.search(rf"\b{word}\b", public), (language, word)
         assert sorted(study.tracks.values_list("genre", flat=True)) == [
             "classical",
             "electronic",
