@@ -47,9 +47,11 @@ STAFF_DOOR = ("admin/", "admin/password_change/", "admin/password_change/done/",
 #: Pages of one study (or of all of one's studies) that its owner and collaborators use.
 STUDY_PAGES = ("studies/", "api/studies/", "api/^", "admin/listening/")
 #: What the owner or a collaborator may not do, by design: add sessions by hand (they come
-#: from participants), or, as a collaborator, delete the owner's study.
+#: from participants), delete the swept study while it is open (participants may be
+#: mid-session: it is closed first; test_admin checks a closed one is deleted), or, as a
+#: collaborator, delete the owner's study.
 REFUSED = {
-    "owner": {"admin/listening/session/add/"},
+    "owner": {"admin/listening/session/add/", "admin/listening/study/<path:object_id>/delete/"},
     "collaborator": {
         "admin/listening/session/add/",
         "admin/listening/study/<path:object_id>/delete/",
