@@ -17,8 +17,8 @@ from pathlib import Path
 from analysis import METRICS_VERSION
 from analysis.errors import AnalysisError
 from analysis.io import read_audio
-from analysis.loudness import measure_loudness
-from analysis.measure import Scalar, measure_files
+from analysis.metrics.loudness import measure_loudness
+from analysis.metrics.measure import Scalar, measure_files
 from analysis.study_cli import add_commands
 
 EXIT_BAD_INPUT = 2

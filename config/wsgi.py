@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
 #: What participant requests import lazily (the screening's clip generation and scoring).
-PARTICIPANT_IMPORTS = ("analysis.screening", "analysis.io", "listening.screening")
+PARTICIPANT_IMPORTS = ("analysis.stimuli.screening", "analysis.io", "listening.screening")
 
 
 def warm() -> None:

@@ -15,8 +15,8 @@ from scipy import signal
 from analysis import METRICS_VERSION
 from analysis.audio import resample
 from analysis.io import read_audio
-from analysis.loudness import integrated_loudness, true_peak
-from analysis.preparation import (
+from analysis.metrics.loudness import integrated_loudness, true_peak
+from analysis.stimuli.excerpt import (
     TRUE_PEAK_MARGIN_DB,
     ExcerptSpec,
     apply_fades,

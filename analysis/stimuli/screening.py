@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from analysis.audio import Audio, Signal, as_audio, check_rate, require_signal, to_stereo
 from analysis.errors import InvalidInputError
-from analysis.loudness import integrated_loudness, true_peak
+from analysis.metrics.loudness import integrated_loudness, true_peak
 
 ScreeningKind: TypeAlias = Literal["antiphase", "huggins"]
 Seed: TypeAlias = int | np.random.Generator

@@ -20,7 +20,7 @@ import pytest
 from scipy import signal
 
 from analysis.errors import ChannelCountError, SilentAudioError, TooShortError
-from analysis.loudness import (
+from analysis.metrics.loudness import (
     gated_blocks,
     integrated_loudness,
     k_weighting_filters,
@@ -32,7 +32,7 @@ from analysis.loudness import (
     short_term_loudness,
     true_peak,
 )
-from analysis.synthesis import ai_style_master, synthetic_mix
+from analysis.stimuli.synthesis import ai_style_master, synthetic_mix
 
 RATES = [44100, 48000]
 
@@ -334,8 +334,8 @@ def test_too_short_and_too_many_channels_are_refused() -> None:
 
 
 def test_measure_loudness_and_gate_shares_one_pass_with_the_separate_functions() -> None:
-    from analysis.loudness import measure_loudness, measure_loudness_and_gate
-    from analysis.synthesis import synthetic_mix
+    from analysis.metrics.loudness import measure_loudness, measure_loudness_and_gate
+    from analysis.stimuli.synthesis import synthetic_mix
 
     x = synthetic_mix(12.0, 44100, genre="jazz", seed=4)
     stats, gate = measure_loudness_and_gate(x, 44100)

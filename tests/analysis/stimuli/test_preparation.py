@@ -11,7 +11,7 @@ from scipy import signal
 
 from analysis.audio import resample
 from analysis.errors import AlignmentError, InvalidInputError, TooShortError
-from analysis.preparation import (
+from analysis.stimuli.excerpt import (
     ANCHOR_TRANSITION,
     ExcerptSpec,
     Level,
@@ -28,7 +28,7 @@ from analysis.preparation import (
     measure_level,
     raised_cosine,
 )
-from analysis.synthesis import engineer_style_master, synthetic_mix
+from analysis.stimuli.synthesis import engineer_style_master, synthetic_mix
 
 RATE = 16000
 

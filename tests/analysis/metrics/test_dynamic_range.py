@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis.dynamic_range import block_samples, dynamic_range
 from analysis.errors import TooShortError
+from analysis.metrics.dynamic_range import block_samples, dynamic_range
 
 RATES = [44100, 48000]
 SECONDS = 30

@@ -16,7 +16,7 @@ from analysis.stats import system_effects
 from analysis.stats.planning import approximate_power
 from analysis.stats.simulation import simulate_ratings, simulate_study
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

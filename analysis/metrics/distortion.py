@@ -9,7 +9,7 @@ ratio (CSDR) falls below 10 dB; HFD is the unexplained share of the master's
 power in the 4-8, 8-12 and 12-16 kHz bands (docs/metrics.md, HFD definition).
 
 The pair must already be aligned, polarity-corrected and trimmed to equal length
-(:mod:`analysis.alignment`). The spectra are computed efficiently: one STFT
+(:mod:`analysis.metrics.alignment`). The spectra are computed efficiently: one STFT
 per channel for the whole track, whose outer products are summed over the frames of
 each segment, so a segment costs O(bins) rather than one Welch estimate each.
 """
@@ -281,7 +281,7 @@ def distortion(
 
     Examples
     --------
-    >>> from analysis.synthesis import synthetic_mix
+    >>> from analysis.stimuli.synthesis import synthetic_mix
     >>> mix = synthetic_mix(10.0, 44100, seed=1)
     >>> d = distortion(2.0 * mix, mix, 44100)
     >>> d.dm, d.median_csdr > 60

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.stats import abx_model, preference_model
-from tests.analysis.r_reference import run_r
+from tests.analysis.stats.r_reference import run_r
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.measure import measure
-from analysis.penalty import PLATFORMS
+from analysis.metrics.measure import measure
+from analysis.metrics.penalty import PLATFORMS
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "metrics.md"
 
 
 def test_every_key_of_a_row_is_named_in_the_docs() -> None:

@@ -15,9 +15,9 @@ import pytest
 from scipy import signal
 
 from analysis.audio import resample
-from analysis.distortion import MIX_BAND_FLOOR_DB, distortion
-from analysis.measure import measure
-from analysis.synthesis import loud_master, synthetic_mix
+from analysis.metrics.distortion import MIX_BAND_FLOOR_DB, distortion
+from analysis.metrics.measure import measure
+from analysis.stimuli.synthesis import loud_master, synthetic_mix
 
 RATE = 44100
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from analysis.distortion import Distortion, distortion, segment_grid, stft_length
 from analysis.errors import ChannelCountError, InvalidInputError, SilentAudioError, TooShortError
-from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+from analysis.metrics.distortion import Distortion, distortion, segment_grid, stft_length
+from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
 FS = 44100
 N_FFT = 2048

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from analysis.errors import InvalidInputError
-from analysis.penalty import (
+from analysis.metrics.penalty import (
     PLATFORM_TABLE_DATE,
     PLATFORM_TABLE_VERSION,
     PLATFORMS,

@@ -794,7 +794,7 @@ def measure_loudness_and_gate(x: Audio, rate: int) -> tuple[LoudnessStats, Block
     -------
     tuple of LoudnessStats and BlockGate
         The statistics, and the gated 400 ms blocks (for the gated LTAS of
-        :func:`analysis.spectral.measure_spectrum`).
+        :func:`analysis.metrics.spectral.measure_spectrum`).
 
     Raises
     ------

@@ -5,7 +5,7 @@ in how it was mastered, so the pipeline removes every other difference:
 
 1. :func:`conform` brings each version to the study's sample rate (soxr) and to stereo;
 2. :func:`cut_excerpt` / :func:`master_excerpt` cut the *same* passage of every version,
-   the master located in the mix's timeline through :func:`analysis.alignment.align`;
+   the master located in the mix's timeline through :func:`analysis.metrics.alignment.align`;
 3. :func:`lowpass_excerpt` derives the BS.1534-3 anchors (3.5 kHz and 7 kHz low-pass)
    from the reference with a linear-phase filter, so they stay sample-aligned;
 4. :func:`apply_fades` gives every excerpt identical raised-cosine fades;
@@ -27,10 +27,10 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
-from analysis.alignment import Alignment, align, aligned_pair
 from analysis.audio import Audio, Signal, as_audio, check_rate, resample, to_stereo
 from analysis.errors import InvalidInputError, TooShortError
-from analysis.loudness import integrated_loudness, true_peak
+from analysis.metrics.alignment import Alignment, align, aligned_pair
+from analysis.metrics.loudness import integrated_loudness, true_peak
 
 #: Stop-band attenuation of the anchor low-pass filters, in dB.
 ANCHOR_STOPBAND_DB = 100.0

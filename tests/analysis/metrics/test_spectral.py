@@ -10,8 +10,8 @@ import pytest
 from scipy import signal
 
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
-from analysis.loudness import gated_blocks
-from analysis.spectral import (
+from analysis.metrics.loudness import gated_blocks
+from analysis.metrics.spectral import (
     band_centres,
     bass_excitation_ratio,
     ltas_nperseg,

@@ -20,7 +20,7 @@ from scipy import fft, signal
 
 from analysis.audio import Audio, as_audio, check_rate
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
-from analysis.loudness import BlockGate, gated_blocks
+from analysis.metrics.loudness import BlockGate, gated_blocks
 
 __all__ = [
     "BROAD_BANDS",
@@ -192,7 +192,8 @@ def measure_spectrum(x: Audio, rate: int, *, gate: BlockGate | None = None) -> S
     rate : int
         Sample rate in Hz.
     gate : BlockGate, optional
-        The BS.1770 gate of ``x`` if already computed (:func:`analysis.loudness.gated_blocks`).
+        The BS.1770 gate of ``x`` if already computed
+        (:func:`analysis.metrics.loudness.gated_blocks`).
 
     Returns
     -------

@@ -13,10 +13,10 @@ import pytest
 import soundfile as sf
 
 from analysis.cli import main
-from analysis.synthesis import engineer_style_master, synthetic_mix
+from analysis.stimuli.synthesis import engineer_style_master, synthetic_mix
 
 RATE = 44100
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

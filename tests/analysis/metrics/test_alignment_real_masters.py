@@ -1,12 +1,12 @@
 """Alignment of masters made through real DSP, checked against an independent GCC-PHAT.
 
 The masters are bass-heavy (a sub-bass line under the synthetic mix), then processed
-the ways real masters are (``analysis.synthesis``: pedalboard's JUCE processors and
+the ways real masters are (``analysis.stimuli.synthesis``: pedalboard's JUCE processors and
 numpy): a steep high-pass and low shelf, multiband compression, a limiter driven hard
 and clipping, gentle EQ and glue compression, and an MP3 round trip through
 libsndfile. A fixed whole number of samples is then added or trimmed. The expected lag
 is that number, and an independent GCC-PHAT written here (numpy FFTs over the whole
-files, nothing from ``analysis.alignment``) must agree with it, so the test knows its
+files, nothing from ``analysis.metrics.alignment``) must agree with it, so the test knows its
 reference is sound.
 """
 
@@ -21,10 +21,10 @@ import pedalboard as pb
 import pytest
 import soundfile as sf
 
-from analysis.alignment import align, match_rates
 from analysis.audio import resample
-from analysis.preparation import ExcerptSpec, cut_excerpt, master_excerpt
-from analysis.synthesis import loud_master, multiband_master, synthetic_mix, with_sub_bass
+from analysis.metrics.alignment import align, match_rates
+from analysis.stimuli.excerpt import ExcerptSpec, cut_excerpt, master_excerpt
+from analysis.stimuli.synthesis import loud_master, multiband_master, synthetic_mix, with_sub_bass
 
 RATE = 44100
 SECONDS = 24.0

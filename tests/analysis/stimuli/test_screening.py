@@ -17,7 +17,7 @@ import pytest
 from scipy import signal, stats
 
 from analysis.errors import InvalidInputError, SilentAudioError
-from analysis.screening import (
+from analysis.stimuli.screening import (
     ANTIPHASE_ORDERS,
     DEFAULT_PASS_MARK,
     N_INTERVALS,
@@ -28,7 +28,7 @@ from analysis.screening import (
     score_screening,
     screening_trials,
 )
-from analysis.synthesis import synthetic_mix
+from analysis.stimuli.synthesis import synthetic_mix
 
 RATE = 44100
 

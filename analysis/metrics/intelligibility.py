@@ -131,7 +131,7 @@ def intelligibility(master: Audio, mix: Audio, rate: int) -> Intelligibility:
 
     Examples
     --------
-    >>> from analysis.synthesis import synthetic_mix
+    >>> from analysis.stimuli.synthesis import synthetic_mix
     >>> mix = synthetic_mix(5.0, 16000, seed=1)
     >>> it = intelligibility(0.5 * mix, mix, 16000)
     >>> round(it.estoi, 6), round(it.stoi, 6)

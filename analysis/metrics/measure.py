@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis import METRICS_VERSION
-from analysis.alignment import Alignment, align, aligned_pair, local_alignment, match_rates
 from analysis.audio import Audio, as_audio, check_rate, require_signal
-from analysis.distortion import Distortion, distortion
-from analysis.dynamic_range import DynamicRange, dynamic_range
-from analysis.intelligibility import Intelligibility, intelligibility
 from analysis.io import read_audio
-from analysis.loudness import LoudnessStats, measure_loudness_and_gate
-from analysis.penalty import PLATFORM_TABLE_VERSION, Penalty, loudness_penalties
-from analysis.spectral import (
+from analysis.metrics.alignment import Alignment, align, aligned_pair, local_alignment, match_rates
+from analysis.metrics.distortion import Distortion, distortion
+from analysis.metrics.dynamic_range import DynamicRange, dynamic_range
+from analysis.metrics.intelligibility import Intelligibility, intelligibility
+from analysis.metrics.loudness import LoudnessStats, measure_loudness_and_gate
+from analysis.metrics.penalty import PLATFORM_TABLE_VERSION, Penalty, loudness_penalties
+from analysis.metrics.spectral import (
     BassExcitation,
     Spectrum,
     TonalBalance,
@@ -238,7 +238,7 @@ def measure(
 
     Examples
     --------
-    >>> from analysis.synthesis import synthetic_mix, engineer_style_master
+    >>> from analysis.stimuli.synthesis import synthetic_mix, engineer_style_master
     >>> mix = synthetic_mix(30.0, 44100, seed=1)
     >>> result = measure(engineer_style_master(mix, 44100), mix, 44100)  # doctest: +SKIP
     >>> result.as_dict()["dm"]  # doctest: +SKIP

@@ -19,13 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from analysis.alignment import (
-    Alignment,
-    align,
-    aligned_pair,
-    local_alignment,
-    match_rates,
-)
 from analysis.audio import resample
 from analysis.errors import (
     AlignmentError,
@@ -33,7 +26,8 @@ from analysis.errors import (
     SilentAudioError,
     TooShortError,
 )
-from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+from analysis.metrics.alignment import Alignment, align, aligned_pair, local_alignment, match_rates
+from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
 RATE = 44100
 

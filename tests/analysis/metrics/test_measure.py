@@ -20,8 +20,8 @@ from analysis.errors import (
     SilentAudioError,
     UnreadableAudioError,
 )
-from analysis.measure import measure, measure_files
-from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+from analysis.metrics.measure import measure, measure_files
+from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
 RATE = 44100
 

@@ -8,8 +8,12 @@ from pystoi import stoi as pystoi_stoi
 from pystoi.utils import resample_oct
 
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
-from analysis.intelligibility import Intelligibility, _resample_to_stoi_rate, intelligibility
-from analysis.synthesis import ai_style_master, synthetic_mix
+from analysis.metrics.intelligibility import (
+    Intelligibility,
+    _resample_to_stoi_rate,
+    intelligibility,
+)
+from analysis.stimuli.synthesis import ai_style_master, synthetic_mix
 
 # pystoi adds machine-epsilon random noise before ESTOI's normalisations and sums in
 # another order; everything else is the same arithmetic, so agreement is ~1e-15.

@@ -14,7 +14,7 @@ import pytest
 
 from analysis.stats import genre_effects, system_effect
 from analysis.stats.simulation import simulate_ratings
-from tests.analysis.r_reference import run_r
+from tests.analysis.stats.r_reference import run_r
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,1 @@
+"""Objective metrics of a master against its mix."""

@@ -1,0 +1,1 @@
+"""Stimulus generation and processing."""
