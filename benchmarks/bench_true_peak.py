@@ -7,7 +7,7 @@ trip; 44.1 and 48 kHz), each faded like a stimulus and scaled so that the strict
 reading sits exactly at -1 dBTP, then encoded as the pipeline encodes (24-bit FLAC
 rounded, and 16-bit FLAC with TPDF dither), decoded and measured again by
 
-  4x      analysis.metrics.loudness.true_peak (BS.1770-4 Annex 2, resample_poly's interpolator)
+  4x      analysis.metrics.true_peak.true_peak (BS.1770-4 Annex 2, resample_poly's interpolator)
   32x     the same interpolator at 32x (equal to scipy.signal.resample_poly(x, 32, 1))
   ebur128 libebur128 1.2.6 through pyebur128 (its own interpolation filter)
 
@@ -65,7 +65,7 @@ def encoded(x: np.ndarray, rate: int, bits: int, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    from analysis.metrics.loudness import true_peak
+    from analysis.metrics.true_peak import true_peak
     from analysis.stimuli.excerpt import STRICT_OVERSAMPLING, ExcerptSpec, apply_fades
     from analysis.stimuli.synthesis import (
         GENRES,

@@ -695,7 +695,8 @@ def _encode(
     import numpy as np
 
     from analysis.io import write_audio
-    from analysis.metrics.loudness import integrated_loudness, interpolation_gain, true_peak
+    from analysis.metrics.loudness import integrated_loudness
+    from analysis.metrics.true_peak import interpolation_gain, true_peak
     from analysis.stimuli.excerpt import STRICT_OVERSAMPLING, apply_gain, quantize
 
     bits = study.playback_bit_depth

@@ -30,7 +30,8 @@ from scipy import signal
 from analysis.audio import Audio, Signal, as_audio, check_rate, resample, to_stereo
 from analysis.errors import InvalidInputError, TooShortError
 from analysis.metrics.alignment import Alignment, align, aligned_pair
-from analysis.metrics.loudness import integrated_loudness, true_peak
+from analysis.metrics.loudness import integrated_loudness
+from analysis.metrics.true_peak import true_peak
 
 #: Stop-band attenuation of the anchor low-pass filters, in dB.
 ANCHOR_STOPBAND_DB = 100.0

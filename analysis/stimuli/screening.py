@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from analysis.audio import Audio, Signal, as_audio, check_rate, require_signal, to_stereo
 from analysis.errors import InvalidInputError
-from analysis.metrics.loudness import integrated_loudness, true_peak
+from analysis.metrics.loudness import integrated_loudness
+from analysis.metrics.true_peak import true_peak
 
 ScreeningKind: TypeAlias = Literal["antiphase", "huggins"]
 Seed: TypeAlias = int | np.random.Generator

@@ -15,7 +15,8 @@ from scipy import signal
 from analysis import METRICS_VERSION
 from analysis.audio import resample
 from analysis.io import read_audio
-from analysis.metrics.loudness import integrated_loudness, true_peak
+from analysis.metrics.loudness import integrated_loudness
+from analysis.metrics.true_peak import true_peak
 from analysis.stimuli.excerpt import (
     TRUE_PEAK_MARGIN_DB,
     ExcerptSpec,

@@ -27,11 +27,9 @@ from analysis.metrics.loudness import (
     loudness_range,
     measure_loudness,
     momentary_loudness,
-    oversampling_factor,
-    sample_peak,
     short_term_loudness,
-    true_peak,
 )
+from analysis.metrics.true_peak import oversampling_factor, sample_peak, true_peak
 from analysis.stimuli.synthesis import ai_style_master, synthetic_mix
 
 RATES = [44100, 48000]
