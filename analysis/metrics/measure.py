@@ -24,10 +24,11 @@ import numpy as np
 from analysis import METRICS_VERSION
 from analysis.audio import Audio, as_audio, check_rate, require_signal
 from analysis.io import read_audio
-from analysis.metrics.alignment import Alignment, align, aligned_pair, local_alignment, match_rates
+from analysis.metrics.alignment import Alignment, align, aligned_pair, match_rates
 from analysis.metrics.distortion import Distortion, distortion
 from analysis.metrics.dynamic_range import DynamicRange, dynamic_range
 from analysis.metrics.intelligibility import Intelligibility, intelligibility
+from analysis.metrics.local_alignment import local_alignment
 from analysis.metrics.loudness import LoudnessStats, measure_loudness_and_gate
 from analysis.metrics.penalty import PLATFORM_TABLE_VERSION, Penalty, loudness_penalties
 from analysis.metrics.spectral import (

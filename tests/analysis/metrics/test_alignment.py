@@ -26,7 +26,8 @@ from analysis.errors import (
     SilentAudioError,
     TooShortError,
 )
-from analysis.metrics.alignment import Alignment, align, aligned_pair, local_alignment, match_rates
+from analysis.metrics.alignment import Alignment, align, aligned_pair, match_rates
+from analysis.metrics.local_alignment import local_alignment
 from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
 RATE = 44100
