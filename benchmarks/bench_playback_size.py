@@ -2,7 +2,7 @@
 
 Seeded 30 s excerpts at 48 kHz stereo (six genres; the mix, an AI-style and an
 engineer-style master of each), loudness-matched to -23 LUFS as the pipeline does, then
-quantised and encoded as the pipeline encodes them (analysis.stimuli.excerpt.quantize:
+quantised and encoded as the pipeline encodes them (analysis.stimuli.levels.quantize:
 24-bit rounding, or 16-bit with TPDF dither; FLAC through libsndfile). Prints the mean
 size per excerpt, the saving, and what a 6-condition MUSHRA trial and one stimulus's
 files (its playback file and a pool of dithered copies) weigh.
@@ -27,7 +27,8 @@ def main() -> None:
     import soundfile as sf
 
     from analysis.metrics.loudness import integrated_loudness
-    from analysis.stimuli.excerpt import apply_gain, conform, quantize
+    from analysis.stimuli.excerpt import conform
+    from analysis.stimuli.levels import apply_gain, quantize
     from analysis.stimuli.synthesis import (
         GENRES,
         ai_style_master,

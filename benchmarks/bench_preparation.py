@@ -79,12 +79,10 @@ def _one_stimulus(folder: Path) -> float:
         ExcerptSpec,
         align_to_mix,
         apply_fades,
-        apply_gain,
         conform_span,
         cut_excerpt,
-        match_loudness,
-        measure_level,
     )
+    from analysis.stimuli.levels import apply_gain, match_loudness, measure_level
 
     spec = ExcerptSpec(rate=48000, start=60.0, length=30.0, fade_ms=20.0)
     t0 = time.perf_counter()

@@ -54,7 +54,7 @@ def ebur128_peak(x: np.ndarray, rate: int) -> float:
 def encoded(x: np.ndarray, rate: int, bits: int, seed: int) -> np.ndarray:
     import soundfile as sf
 
-    from analysis.stimuli.excerpt import quantize
+    from analysis.stimuli.levels import quantize
 
     rng = np.random.default_rng(seed) if bits == 16 else None
     buffer = io.BytesIO()
@@ -66,7 +66,8 @@ def encoded(x: np.ndarray, rate: int, bits: int, seed: int) -> np.ndarray:
 
 def main() -> None:
     from analysis.metrics.true_peak import true_peak
-    from analysis.stimuli.excerpt import STRICT_OVERSAMPLING, ExcerptSpec, apply_fades
+    from analysis.stimuli.excerpt import ExcerptSpec, apply_fades
+    from analysis.stimuli.levels import STRICT_OVERSAMPLING
     from analysis.stimuli.synthesis import (
         GENRES,
         ai_style_master,

@@ -332,16 +332,15 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     """
     from analysis.audio import resample
     from analysis.errors import AnalysisError
+    from analysis.stimuli.anchors import lowpass_excerpt
     from analysis.stimuli.excerpt import (
         ExcerptSpec,
         align_to_mix,
         apply_fades,
         conform_span,
         cut_excerpt,
-        lowpass_excerpt,
-        match_loudness,
-        measure_level,
     )
+    from analysis.stimuli.levels import match_loudness, measure_level
 
     try:
         track = Track.objects.select_related("study").get(pk=track_id)
@@ -685,7 +684,7 @@ def _encode(
 ) -> float:
     """Write each version's playback file and its pool of dithered copies, all one size.
 
-    Every file is quantised here (:func:`analysis.stimuli.excerpt.quantize`), so its samples
+    Every file is quantised here (:func:`analysis.stimuli.levels.quantize`), so its samples
     are exactly what a decoder returns, and its true peak is checked at 4x and 32x after
     encoding: the exact reading for the version's own file, and for each dithered copy
     that reading plus the most the dither can move an interpolated sample (the
@@ -697,7 +696,7 @@ def _encode(
     from analysis.io import write_audio
     from analysis.metrics.loudness import integrated_loudness
     from analysis.metrics.true_peak import interpolation_gain, true_peak
-    from analysis.stimuli.excerpt import STRICT_OVERSAMPLING, apply_gain, quantize
+    from analysis.stimuli.levels import STRICT_OVERSAMPLING, apply_gain, quantize
 
     bits = study.playback_bit_depth
     pool_size = settings.LISTENING_PLAYBACK_VARIANTS

@@ -150,7 +150,7 @@ def _generating(folder: str) -> Iterator[None]:
 @lru_cache(maxsize=8)
 def _calibration(rate: int, target: float, ceiling: float) -> bytes:
     from analysis.errors import InvalidInputError
-    from analysis.stimuli.screening import calibration_signal
+    from analysis.stimuli.calibration import calibration_signal
 
     for lower in range(0, 40, 3):  # a hot target would clip the noise: lower it, never limit
         try:

@@ -24,13 +24,11 @@ from typing import Final, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from analysis.audio import Audio, Signal, as_audio, check_rate, require_signal, to_stereo
+from analysis.audio import Audio, Signal, check_rate
 from analysis.errors import InvalidInputError
-from analysis.metrics.loudness import integrated_loudness
-from analysis.metrics.true_peak import true_peak
+from analysis.stimuli.shaping import Seed, gain_to, hann_ramps, positive, ramp_samples, rng_from
 
 ScreeningKind: TypeAlias = Literal["antiphase", "huggins"]
-Seed: TypeAlias = int | np.random.Generator
 
 #: Number of intervals in every screening trial (three-alternative forced choice).
 N_INTERVALS: Final = 3
@@ -100,35 +98,6 @@ class ScreeningScore:
     correct: int
     total: int
     passed: bool
-
-
-def _rng(seed: Seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _positive(value: float, name: str) -> float:
-    if not np.isfinite(value) or value <= 0:
-        raise InvalidInputError(f"{name}={value!r} must be a positive number")
-    return float(value)
-
-
-def _hann_ramps(n: int, ramp: int) -> Signal:
-    """Return an envelope of length ``n`` with raised-cosine on/off ramps of ``ramp`` samples."""
-    envelope = np.ones(n)
-    if ramp > 0:
-        rise = 0.5 * (1.0 - np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp))
-        envelope[:ramp] = rise
-        envelope[n - ramp :] = rise[::-1]
-    return envelope
-
-
-def _ramp_samples(ramp_s: float, n: int, rate: int, name: str) -> int:
-    if not np.isfinite(ramp_s) or ramp_s < 0:
-        raise InvalidInputError(f"{name}={ramp_s!r} must be >= 0 seconds")
-    ramp = round(ramp_s * rate)
-    if 2 * ramp > n:
-        raise InvalidInputError(f"{name}={ramp_s!r} s is longer than half the interval")
-    return ramp
 
 
 def _concatenate(intervals: Sequence[Audio], gap: int) -> tuple[Audio, tuple[int, ...]]:
@@ -212,19 +181,19 @@ def antiphase_trial(
     """
     rate = check_rate(rate)
     if order is None:
-        order = ANTIPHASE_ORDERS[int(_rng(seed).integers(len(ANTIPHASE_ORDERS)))]
+        order = ANTIPHASE_ORDERS[int(rng_from(seed).integers(len(ANTIPHASE_ORDERS)))]
     if order not in ANTIPHASE_ORDERS:
         raise InvalidInputError(f"order={order!r} must be one of {ANTIPHASE_ORDERS}")
-    tone_hz = _positive(tone_hz, "tone_hz")
+    tone_hz = positive(tone_hz, "tone_hz")
     if tone_hz >= rate / 2:
         raise InvalidInputError(f"tone_hz={tone_hz!r} must be below Nyquist ({rate / 2:g} Hz)")
     if not 0 < peak <= 1:
         raise InvalidInputError(f"peak={peak!r} must be in (0, 1]")
-    n = round(_positive(tone_s, "tone_s") * rate)
-    gap = round(_positive(gap_s, "gap_s") * rate)
-    ramp = _ramp_samples(ramp_s, n, rate, "ramp_s")
+    n = round(positive(tone_s, "tone_s") * rate)
+    gap = round(positive(gap_s, "gap_s") * rate)
+    ramp = ramp_samples(ramp_s, n, rate, "ramp_s")
 
-    tone = peak * np.sin(2.0 * np.pi * tone_hz * np.arange(n) / rate) * _hann_ramps(n, ramp)
+    tone = peak * np.sin(2.0 * np.pi * tone_hz * np.arange(n) / rate) * hann_ramps(n, ramp)
     standard = np.column_stack([tone, tone])
     intervals = {
         "I": standard,
@@ -348,21 +317,21 @@ def huggins_trial(
     ((80000, 2), 1)
     """
     rate = check_rate(rate)
-    rng = _rng(seed)
+    rng = rng_from(seed)
     if target is None:
         target = int(rng.integers(N_INTERVALS))
     if target not in range(N_INTERVALS):
         raise InvalidInputError(f"target={target!r} must be 0, 1 or 2")
-    centre_hz = _positive(centre_hz, "centre_hz")
+    centre_hz = positive(centre_hz, "centre_hz")
     if not 0 < width < 1:
         raise InvalidInputError(f"width={width!r} must be in (0, 1)")
     if centre_hz * (1 + width) >= rate / 2:
         raise InvalidInputError(
             f"centre_hz={centre_hz!r} with width={width!r} reaches Nyquist ({rate / 2:g} Hz)"
         )
-    n = round(_positive(burst_s, "burst_s") * rate)
-    gap = round(_positive(gap_s, "gap_s") * rate)
-    envelope = _hann_ramps(n, _ramp_samples(ramp_s, n, rate, "ramp_s"))
+    n = round(positive(burst_s, "burst_s") * rate)
+    gap = round(positive(gap_s, "gap_s") * rate)
+    envelope = hann_ramps(n, ramp_samples(ramp_s, n, rate, "ramp_s"))
     band = huggins_band(n, rate, centre_hz, width)
     if not band.any():
         raise InvalidInputError(
@@ -389,14 +358,6 @@ def huggins_trial(
         order="".join("H" if k == target else "N" for k in range(N_INTERVALS)),
         onsets=tuple(k / rate for k in onsets),
     )
-
-
-def _gain_to(x: Audio, rate: int, target_lufs: float) -> float:
-    """Return the linear gain that brings ``x`` to ``target_lufs`` (BS.1770 integrated)."""
-    loudness = integrated_loudness(x, rate)
-    if not np.isfinite(loudness):
-        raise InvalidInputError(f"cannot measure the loudness of the signal ({loudness!r} LUFS)")
-    return float(10.0 ** ((target_lufs - loudness) / 20.0))
 
 
 def screening_trials(
@@ -453,7 +414,7 @@ def screening_trials(
         raise InvalidInputError(f"kind={kind!r} must be 'antiphase' or 'huggins'")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise InvalidInputError(f"n_trials={n_trials!r} must be a positive integer")
-    rng = _rng(seed)
+    rng = rng_from(seed)
     deck_size = len(ANTIPHASE_ORDERS) if kind == "antiphase" else N_INTERVALS
     decks = -(-n_trials // deck_size)  # ceiling division
     draws = np.concatenate([rng.permutation(deck_size) for _ in range(decks)])[:n_trials]
@@ -464,7 +425,7 @@ def screening_trials(
         else:
             trial = huggins_trial(rng, rate, target=int(draw))
         if target_lufs is not None:
-            gain = _gain_to(trial.audio, trial.rate, target_lufs)
+            gain = gain_to(trial.audio, trial.rate, target_lufs)
             trial = ScreeningTrial(
                 kind=trial.kind,
                 audio=trial.audio * gain,
@@ -475,136 +436,6 @@ def screening_trials(
             )
         trials.append(trial)
     return tuple(trials)
-
-
-def pink_noise(
-    duration_s: float, rate: int = 44100, *, seed: Seed = 0, band: tuple[float, float] = (20, 20000)
-) -> Signal:
-    """Generate seeded pink (1/f power, -3 dB per octave) Gaussian noise.
-
-    White Gaussian noise is shaped in the frequency domain by ``1/sqrt(f)`` inside
-    ``band`` (clamped below Nyquist) and zeroed outside it.
-
-    Parameters
-    ----------
-    duration_s : float
-        Length in seconds.
-    rate : int
-        Sample rate in Hz.
-    seed : int or numpy.random.Generator
-        Seed of the noise.
-    band : tuple of float
-        Lowest and highest frequency in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        1-D float64 noise with unit RMS.
-
-    Raises
-    ------
-    InvalidInputError
-        For a non-positive duration or an empty band.
-
-    Examples
-    --------
-    >>> x = pink_noise(1.0, 16000, seed=0)
-    >>> x.shape, round(float(np.sqrt(np.mean(x**2))), 6)
-    ((16000,), 1.0)
-    """
-    rate = check_rate(rate)
-    n = round(_positive(duration_s, "duration_s") * rate)
-    low, high = float(band[0]), min(float(band[1]), 0.49 * rate)
-    if not 0 < low < high:
-        raise InvalidInputError(f"band={band!r} must be 0 < low < high below Nyquist")
-    spectrum = np.fft.rfft(_rng(seed).standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / rate)
-    inside = (freqs >= low) & (freqs <= high)
-    if not inside.any():
-        raise InvalidInputError(f"duration_s={duration_s!r} is too short for band={band!r}")
-    shaping = np.zeros_like(freqs)
-    shaping[inside] = 1.0 / np.sqrt(freqs[inside])
-    noise = np.fft.irfft(spectrum * shaping, n)
-    return np.asarray(noise / np.sqrt(np.mean(noise**2)), dtype=np.float64)
-
-
-def calibration_signal(
-    rate: int = 44100,
-    *,
-    target_lufs: float = -23.0,
-    duration_s: float = 10.0,
-    seed: Seed = 0,
-    music: npt.ArrayLike | None = None,
-    fade_s: float = 0.05,
-    ceiling_dbtp: float = -1.0,
-) -> Audio:
-    """Make the volume-calibration signal at the study's loudness.
-
-    Participants set a comfortable level on this signal and keep it for the rest of
-    the session, so it is normalised to the same BS.1770 integrated loudness as the
-    (loudness-matched) stimuli. Without ``music`` it is diotic pink noise with
-    raised-cosine fades; with ``music`` (for instance one of the study's prepared
-    excerpts) it is that audio, as stereo, scaled to the target.
-
-    Parameters
-    ----------
-    rate : int
-        Sample rate in Hz.
-    target_lufs : float
-        Integrated loudness of the result in LUFS (the study's loudness target).
-    duration_s : float
-        Length of the pink noise in seconds (ignored with ``music``).
-    seed : int or numpy.random.Generator
-        Seed of the noise.
-    music : array_like, optional
-        ``(samples, channels)`` audio at ``rate`` to use instead of noise.
-    fade_s : float
-        Fade-in and fade-out of the noise in seconds.
-    ceiling_dbtp : float
-        Highest true peak (BS.1770-4 Annex 2) allowed after scaling, in dBTP; the
-        gain is never limited or clipped to meet it.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(samples, 2)`` float64 audio at ``target_lufs``.
-
-    Raises
-    ------
-    InvalidInputError
-        If the scaled signal would peak above ``ceiling_dbtp`` (choose a lower
-        target) or if ``music`` is not valid audio.
-    SilentAudioError
-        If ``music`` is digital silence.
-
-    References
-    ----------
-    .. [1] ITU-R BS.1770-4, "Algorithms to measure audio programme loudness and
-       true-peak audio level", 2015.
-    .. [2] docs/stimuli.md (Headphone screening): volume calibration precedes both headphone tests.
-
-    Examples
-    --------
-    >>> x = calibration_signal(16000, target_lufs=-30.0, duration_s=2.0)
-    >>> x.shape
-    (32000, 2)
-    """
-    rate = check_rate(rate)
-    if music is None:
-        noise = pink_noise(duration_s, rate, seed=seed)
-        noise *= _hann_ramps(noise.size, _ramp_samples(fade_s, noise.size, rate, "fade_s"))
-        x = np.column_stack([noise, noise])
-    else:
-        x = to_stereo(as_audio(music, name="music"))
-        require_signal(x, name="music", metric="the calibration signal")
-    y = x * _gain_to(x, rate, target_lufs)
-    peak_dbtp = true_peak(y, rate)
-    if peak_dbtp > ceiling_dbtp:
-        raise InvalidInputError(
-            f"target_lufs={target_lufs!r} would put the calibration signal's true peak at "
-            f"{peak_dbtp:.1f} dBTP, above ceiling_dbtp={ceiling_dbtp!r}; choose a lower target"
-        )
-    return np.ascontiguousarray(y)
 
 
 def score_screening(

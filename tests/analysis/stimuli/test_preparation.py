@@ -11,23 +11,18 @@ from scipy import signal
 
 from analysis.audio import resample
 from analysis.errors import AlignmentError, InvalidInputError, TooShortError
+from analysis.stimuli.anchors import ANCHOR_TRANSITION, lowpass, lowpass_excerpt
 from analysis.stimuli.excerpt import (
-    ANCHOR_TRANSITION,
     ExcerptSpec,
-    Level,
     align_to_mix,
     apply_fades,
-    apply_gain,
     conform,
     conform_span,
     cut_excerpt,
-    lowpass,
-    lowpass_excerpt,
     master_excerpt,
-    match_loudness,
-    measure_level,
     raised_cosine,
 )
+from analysis.stimuli.levels import Level, apply_gain, match_loudness, measure_level
 from analysis.stimuli.synthesis import engineer_style_master, synthetic_mix
 
 RATE = 16000

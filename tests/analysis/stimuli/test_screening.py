@@ -17,13 +17,13 @@ import pytest
 from scipy import signal, stats
 
 from analysis.errors import InvalidInputError, SilentAudioError
+from analysis.stimuli.calibration import calibration_signal
 from analysis.stimuli.screening import (
     ANTIPHASE_ORDERS,
     DEFAULT_PASS_MARK,
     N_INTERVALS,
     ScreeningScore,
     antiphase_trial,
-    calibration_signal,
     huggins_trial,
     score_screening,
     screening_trials,
