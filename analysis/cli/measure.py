@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m analysis measure|loudness|batch|ratings|plan``.
+"""The metric commands of ``python -m analysis``: measure, loudness and batch.
 
 Bad input exits non-zero with a one-line reason on stderr. ``batch`` reports a bad
 row, keeps measuring the others, writes every row (failed rows carry ``error``) and
@@ -11,15 +11,14 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from analysis import METRICS_VERSION
 from analysis.errors import AnalysisError
 from analysis.io import read_audio
 from analysis.metrics.loudness import measure_loudness
 from analysis.metrics.measure import Scalar, measure_files
-from analysis.study_cli import add_commands
 
 EXIT_BAD_INPUT = 2
 EXIT_SOME_ROWS_FAILED = 1
@@ -154,16 +153,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_SOME_ROWS_FAILED if failed else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``python -m analysis``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis",
-        description="Objective metrics of masters against their mixes, and the statistics of "
-        "listening tests (ratings, plan).",
-    )
-    parser.add_argument("--version", action="version", version=f"metrics {METRICS_VERSION}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(sub: Any) -> None:
+    """Add ``measure``, ``loudness`` and ``batch`` to the subparsers ``sub``."""
     p = sub.add_parser("measure", help="measure one master against its mix")
     p.add_argument("master", type=Path)
     p.add_argument("--mix", type=Path, required=True, help="the unmastered mix")
@@ -179,17 +170,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", type=Path, help="CSV with columns master, mix (+ any others)")
     p.add_argument("-o", "--output", type=Path, required=True, help="CSV to write")
     p.set_defaults(func=_cmd_batch)
-    add_commands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.func(args)
-    except (AnalysisError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return status
