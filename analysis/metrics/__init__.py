@@ -1,1 +1,22 @@
-"""Objective metrics of a master against its mix."""
+"""Objective metrics of a master against its mix (docs/metrics.md).
+
+:mod:`~analysis.metrics.measure` computes the whole metrics row of a master from
+the modules below it:
+
+- :mod:`~analysis.metrics.loudness`: K-weighting, gating, integrated, momentary and
+  short-term loudness, loudness range, :func:`~analysis.metrics.loudness.measure_loudness`
+  (with PLR and PSR);
+- :mod:`~analysis.metrics.true_peak`: sample peak and true peak (oversampling);
+- :mod:`~analysis.metrics.dynamic_range`: the DR meter;
+- :mod:`~analysis.metrics.penalty`: streaming platforms' loudness penalties;
+- :mod:`~analysis.metrics.alignment`: rate matching and global alignment of a master
+  to its mix; :mod:`~analysis.metrics.local_alignment`: per-segment lags of an
+  aligned pair; :mod:`~analysis.metrics.correlation`: the GCC-PHAT primitives both use;
+- :mod:`~analysis.metrics.distortion`: DM, CSDR and HFD;
+- :mod:`~analysis.metrics.intelligibility`: IT (ESTOI) and STOI;
+- :mod:`~analysis.metrics.spectral`: LTAS, centroid, WSC, tilt, bass excitation;
+- :mod:`~analysis.metrics.threads`: the small thread map the loudness kernels share.
+
+Imports only the base modules (:mod:`analysis.audio`, :mod:`analysis.errors`,
+:mod:`analysis.io`).
+"""
