@@ -14,7 +14,8 @@ the modules below it:
   aligned pair; :mod:`~analysis.metrics.correlation`: the GCC-PHAT primitives both use;
 - :mod:`~analysis.metrics.distortion`: DM, CSDR and HFD;
 - :mod:`~analysis.metrics.intelligibility`: IT (ESTOI) and STOI;
-- :mod:`~analysis.metrics.spectral`: LTAS, centroid, WSC, tilt, bass excitation;
+- :mod:`~analysis.metrics.spectral`: LTAS, third-octave levels, centroid, WSC, tilt;
+- :mod:`~analysis.metrics.tonal_balance`: bass excitation ratio, tonal target and deviation;
 - :mod:`~analysis.metrics.threads`: the small thread map the loudness kernels share.
 
 Imports only the base modules (:mod:`analysis.audio`, :mod:`analysis.errors`,

@@ -31,13 +31,12 @@ from analysis.metrics.intelligibility import Intelligibility, intelligibility
 from analysis.metrics.local_alignment import local_alignment
 from analysis.metrics.loudness import LoudnessStats, measure_loudness_and_gate
 from analysis.metrics.penalty import PLATFORM_TABLE_VERSION, Penalty, loudness_penalties
-from analysis.metrics.spectral import (
+from analysis.metrics.spectral import Spectrum, measure_spectrum
+from analysis.metrics.tonal_balance import (
     BassExcitation,
-    Spectrum,
     TonalBalance,
     TonalTarget,
     bass_excitation_ratio,
-    measure_spectrum,
     tonal_balance_deviation,
 )
 

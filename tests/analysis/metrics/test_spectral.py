@@ -11,11 +11,9 @@ from scipy import signal
 
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
 from analysis.metrics.loudness import gated_blocks
-from analysis.metrics.spectral import (
-    band_centres,
+from analysis.metrics.spectral import band_centres, ltas_nperseg, measure_spectrum
+from analysis.metrics.tonal_balance import (
     bass_excitation_ratio,
-    ltas_nperseg,
-    measure_spectrum,
     tonal_balance_deviation,
     tonal_target,
 )
