@@ -12,7 +12,8 @@ the modules below it:
 - :mod:`~analysis.metrics.alignment`: rate matching and global alignment of a master
   to its mix; :mod:`~analysis.metrics.local_alignment`: per-segment lags of an
   aligned pair; :mod:`~analysis.metrics.correlation`: the GCC-PHAT primitives both use;
-- :mod:`~analysis.metrics.distortion`: DM, CSDR and HFD;
+- :mod:`~analysis.metrics.distortion`: DM, CSDR and HFD; :mod:`~analysis.metrics.segments`:
+  their segment grid, segment exclusion and gain track;
 - :mod:`~analysis.metrics.intelligibility`: IT (ESTOI) and STOI;
 - :mod:`~analysis.metrics.spectral`: LTAS, third-octave levels, centroid, WSC, tilt;
 - :mod:`~analysis.metrics.tonal_balance`: bass excitation ratio, tonal target and deviation;

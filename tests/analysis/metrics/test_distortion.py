@@ -7,7 +7,8 @@ import pytest
 from scipy import signal
 
 from analysis.errors import ChannelCountError, InvalidInputError, SilentAudioError, TooShortError
-from analysis.metrics.distortion import Distortion, distortion, segment_grid, stft_length
+from analysis.metrics.distortion import Distortion, distortion, stft_length
+from analysis.metrics.segments import segment_grid
 from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
 FS = 44100
