@@ -10,8 +10,9 @@ the modules below it:
 - :mod:`~analysis.metrics.dynamic_range`: the DR meter;
 - :mod:`~analysis.metrics.penalty`: streaming platforms' loudness penalties;
 - :mod:`~analysis.metrics.alignment`: rate matching and global alignment of a master
-  to its mix; :mod:`~analysis.metrics.local_alignment`: per-segment lags of an
-  aligned pair; :mod:`~analysis.metrics.correlation`: the GCC-PHAT primitives both use;
+  to its mix, with :mod:`~analysis.metrics.lag_search` (window lags, drift check);
+  :mod:`~analysis.metrics.local_alignment`: per-segment lags of an aligned pair;
+  :mod:`~analysis.metrics.correlation`: the GCC-PHAT primitives they use;
 - :mod:`~analysis.metrics.distortion`: DM, CSDR and HFD; :mod:`~analysis.metrics.segments`:
   their segment grid, segment exclusion and gain track;
 - :mod:`~analysis.metrics.intelligibility`: IT (ESTOI) and STOI;
