@@ -45,7 +45,7 @@ def make_files(seconds: float) -> tuple[Path, Path]:
     """Write the seeded mix and its AI-style master once (24-bit WAV)."""
     import soundfile as sf
 
-    from analysis.synthesis import ai_style_master, synthetic_mix
+    from analysis.stimuli.synthesis import ai_style_master, synthetic_mix
 
     OUT.mkdir(parents=True, exist_ok=True)
     mix_path = OUT / f"mix_{int(seconds)}s.wav"
@@ -71,11 +71,11 @@ def run_case(case: str, master_path: Path, mix_path: Path) -> float:
         import pyloudnorm  # noqa: F401
         import pystoi  # noqa: F401
 
-        import analysis.measure  # noqa: F401
+        import analysis.metrics.measure  # noqa: F401
 
         return 0.0
     if case == "measure":
-        from analysis.measure import measure_files
+        from analysis.metrics.measure import measure_files
 
         t0 = time.perf_counter()
         measure_files(master_path, mix_path)
@@ -103,33 +103,33 @@ def run_case(case: str, master_path: Path, mix_path: Path) -> float:
         coherence(x, y, fs=rate, nperseg=2048)
         return time.perf_counter() - t0
 
-    from analysis.alignment import align, aligned_pair
+    from analysis.metrics.alignment import align, aligned_pair
 
     if case in ("distortion", "intelligibility"):
         a = align(master, mix, rate)
         m, x = aligned_pair(master, mix, a)
     t0 = time.perf_counter()
     if case == "loudness":
-        from analysis.loudness import measure_loudness
+        from analysis.metrics.loudness import measure_loudness
 
         measure_loudness(master, rate)
     elif case == "dynamic_range":
-        from analysis.dynamic_range import dynamic_range
+        from analysis.metrics.dynamic_range import dynamic_range
 
         dynamic_range(master, rate)
     elif case == "spectral":
-        from analysis.spectral import measure_spectrum
+        from analysis.metrics.spectral import measure_spectrum
 
         measure_spectrum(master, rate)
     elif case == "alignment":
         a = align(master, mix, rate)
         aligned_pair(master, mix, a)
     elif case == "distortion":
-        from analysis.distortion import distortion
+        from analysis.metrics.distortion import distortion
 
         distortion(m, x, rate)
     elif case == "intelligibility":
-        from analysis.intelligibility import intelligibility
+        from analysis.metrics.intelligibility import intelligibility
 
         intelligibility(m, x, rate)
     else:

@@ -2,7 +2,7 @@
 
 Seeded 30 s excerpts at 48 kHz stereo (six genres; the mix, an AI-style and an
 engineer-style master of each), loudness-matched to -23 LUFS as the pipeline does, then
-quantised and encoded as the pipeline encodes them (analysis.preparation.quantize:
+quantised and encoded as the pipeline encodes them (analysis.stimuli.levels.quantize:
 24-bit rounding, or 16-bit with TPDF dither; FLAC through libsndfile). Prints the mean
 size per excerpt, the saving, and what a 6-condition MUSHRA trial and one stimulus's
 files (its playback file and a pool of dithered copies) weigh.
@@ -26,9 +26,15 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     import soundfile as sf
 
-    from analysis.loudness import integrated_loudness
-    from analysis.preparation import apply_gain, conform, quantize
-    from analysis.synthesis import GENRES, ai_style_master, engineer_style_master, synthetic_mix
+    from analysis.metrics.loudness import integrated_loudness
+    from analysis.stimuli.excerpt import conform
+    from analysis.stimuli.levels import apply_gain, quantize
+    from analysis.stimuli.synthesis import (
+        GENRES,
+        ai_style_master,
+        engineer_style_master,
+        synthetic_mix,
+    )
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0)

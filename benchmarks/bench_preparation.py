@@ -44,7 +44,7 @@ def make_study_folder(seconds: float, tracks: int) -> Path:
     import numpy as np
     import soundfile as sf
 
-    from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+    from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
     folder = OUT / f"study_{tracks}x{int(seconds)}s"
     manifest = folder / "manifest.csv"
@@ -75,16 +75,14 @@ def _one_stimulus(folder: Path) -> float:
     import soundfile as sf
 
     from analysis.io import read_audio, write_audio
-    from analysis.preparation import (
+    from analysis.stimuli.excerpt import (
         ExcerptSpec,
         align_to_mix,
         apply_fades,
-        apply_gain,
         conform_span,
         cut_excerpt,
-        match_loudness,
-        measure_level,
     )
+    from analysis.stimuli.levels import apply_gain, match_loudness, measure_level
 
     spec = ExcerptSpec(rate=48000, start=60.0, length=30.0, fade_ms=20.0)
     t0 = time.perf_counter()

@@ -1,13 +1,13 @@
 """How far other true-peak meters read above the pipeline's, on files set to the ceiling.
 
 The pipeline holds every playback file to ``max(TP 4x, TP 32x) + margin <= ceiling``
-(analysis.preparation). This measures what the margin has to cover: seeded excerpts of
+(analysis.stimuli.excerpt). This measures what the margin has to cover: seeded excerpts of
 mixes and masters (six genres, pedalboard chains from gentle to clipped, an MP3 round
 trip; 44.1 and 48 kHz), each faded like a stimulus and scaled so that the stricter
 reading sits exactly at -1 dBTP, then encoded as the pipeline encodes (24-bit FLAC
 rounded, and 16-bit FLAC with TPDF dither), decoded and measured again by
 
-  4x      analysis.loudness.true_peak (BS.1770-4 Annex 2, resample_poly's interpolator)
+  4x      analysis.metrics.true_peak.true_peak (BS.1770-4 Annex 2, resample_poly's interpolator)
   32x     the same interpolator at 32x (equal to scipy.signal.resample_poly(x, 32, 1))
   ebur128 libebur128 1.2.6 through pyebur128 (its own interpolation filter)
 
@@ -54,7 +54,7 @@ def ebur128_peak(x: np.ndarray, rate: int) -> float:
 def encoded(x: np.ndarray, rate: int, bits: int, seed: int) -> np.ndarray:
     import soundfile as sf
 
-    from analysis.preparation import quantize
+    from analysis.stimuli.levels import quantize
 
     rng = np.random.default_rng(seed) if bits == 16 else None
     buffer = io.BytesIO()
@@ -65,9 +65,10 @@ def encoded(x: np.ndarray, rate: int, bits: int, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    from analysis.loudness import true_peak
-    from analysis.preparation import STRICT_OVERSAMPLING, ExcerptSpec, apply_fades
-    from analysis.synthesis import (
+    from analysis.metrics.true_peak import true_peak
+    from analysis.stimuli.excerpt import ExcerptSpec, apply_fades
+    from analysis.stimuli.levels import STRICT_OVERSAMPLING
+    from analysis.stimuli.synthesis import (
         GENRES,
         ai_style_master,
         engineer_style_master,

@@ -21,8 +21,14 @@ from django.urls import get_resolver
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
-#: What participant requests import lazily (the screening's clip generation and scoring).
-PARTICIPANT_IMPORTS = ("analysis.screening", "analysis.io", "listening.screening")
+#: What participant requests import lazily (the calibration signal, the screening's clip
+#: generation and scoring).
+PARTICIPANT_IMPORTS = (
+    "analysis.stimuli.calibration",
+    "analysis.stimuli.screening",
+    "analysis.io",
+    "listening.screening",
+)
 
 
 def warm() -> None:

@@ -147,11 +147,11 @@ STIMULUS_COLUMNS: dict[str, str] = {
     "alignment_lag": "Samples at the master's own rate: master[n + lag] = mix[n].",
     "alignment_polarity": "+1, or -1 when the master is polarity-inverted.",
     "alignment_correlation": "Peak correlation of the alignment.",
-    "metrics_version": "Version of analysis.measure that measured the metrics.",
+    "metrics_version": "Version of analysis.metrics.measure that measured the metrics.",
     "metrics_error": "Why the metrics could not be measured, if they could not.",
 }
 METRICS_NOTE = (
-    "Then one column per objective metric of analysis.measure (masters against their "
+    "Then one column per objective metric of analysis.metrics.measure (masters against their "
     "mix, on the full delivered audio; empty for mixes and anchors), e.g. integrated, "
     "true_peak, loudness_range, plr, psr, dr_value, lp_spotify, dm, median_csdr, hfd, it, "
     "stoi, wsc, centroid_hz, tilt_db_per_octave, ber; the metric keys are defined in "

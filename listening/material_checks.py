@@ -82,9 +82,9 @@ def match_master(master: AudioFile, mix: AudioFile, *, name: str, mix_name: str)
 
     The mix is resampled to the master's rate (preparation aligns on the master's clock).
     """
-    from analysis.alignment import align
     from analysis.audio import resample
     from analysis.errors import AnalysisError
+    from analysis.metrics.alignment import align
 
     reference = mix.samples
     if mix.rate != master.rate:

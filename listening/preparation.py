@@ -1,6 +1,6 @@
 """Turn a track's uploads into blinded, loudness-matched playback files, and measure them.
 
-The numbers are computed by :mod:`analysis.preparation` and :mod:`analysis.measure`;
+The numbers are computed by :mod:`analysis.stimuli.excerpt` and :mod:`analysis.metrics.measure`;
 this module reads originals from storage, writes the prepared FLAC files and records
 every step on the stimulus rows, so the researcher sees progress and errors. One
 track is prepared at a time because its versions are loudness-matched together.
@@ -332,16 +332,15 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     """
     from analysis.audio import resample
     from analysis.errors import AnalysisError
-    from analysis.preparation import (
+    from analysis.stimuli.anchors import lowpass_excerpt
+    from analysis.stimuli.excerpt import (
         ExcerptSpec,
         align_to_mix,
         apply_fades,
         conform_span,
         cut_excerpt,
-        lowpass_excerpt,
-        match_loudness,
-        measure_level,
     )
+    from analysis.stimuli.levels import match_loudness, measure_level
 
     try:
         track = Track.objects.select_related("study").get(pk=track_id)
@@ -368,7 +367,7 @@ def prepare_track(track_id: int, *, force: bool = False) -> dict[str, Any]:
     )
     versions = {s.pk: _Version(s) for s in [*sources, *anchors]}
     # Each version's excerpt plus a margin, conformed to the playback rate, with the
-    # index of the mix's first sample in it (see analysis.preparation.conform_span).
+    # index of the mix's first sample in it (see analysis.stimuli.excerpt.conform_span).
     spans: dict[int, tuple[Audio, int]] = {}
 
     # 1-4. Decode the mix and cut its excerpt; then decode each master in turn, align it
@@ -685,7 +684,7 @@ def _encode(
 ) -> float:
     """Write each version's playback file and its pool of dithered copies, all one size.
 
-    Every file is quantised here (:func:`analysis.preparation.quantize`), so its samples
+    Every file is quantised here (:func:`analysis.stimuli.levels.quantize`), so its samples
     are exactly what a decoder returns, and its true peak is checked at 4x and 32x after
     encoding: the exact reading for the version's own file, and for each dithered copy
     that reading plus the most the dither can move an interpolated sample (the
@@ -695,8 +694,9 @@ def _encode(
     import numpy as np
 
     from analysis.io import write_audio
-    from analysis.loudness import integrated_loudness, interpolation_gain, true_peak
-    from analysis.preparation import STRICT_OVERSAMPLING, apply_gain, quantize
+    from analysis.metrics.loudness import integrated_loudness
+    from analysis.metrics.true_peak import interpolation_gain, true_peak
+    from analysis.stimuli.levels import STRICT_OVERSAMPLING, apply_gain, quantize
 
     bits = study.playback_bit_depth
     pool_size = settings.LISTENING_PLAYBACK_VARIANTS
@@ -804,7 +804,7 @@ def _measure(
     master: Stimulus, master_audio: AudioFile, mix: Stimulus, mix_audio: AudioFile
 ) -> None:
     from analysis.errors import AnalysisError
-    from analysis.measure import measure
+    from analysis.metrics.measure import measure
 
     try:
         result = measure(

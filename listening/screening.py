@@ -1,6 +1,6 @@
 """Headphone screening and volume calibration on the server (docs/stimuli.md, Headphone screening).
 
-The clips are generated per session from a recorded seed (analysis.screening) and
+The clips are generated per session from a recorded seed (analysis.stimuli.screening) and
 served by opaque keys through ``/a/<key>``, like the trial audio, each once per session
 (every byte of a clip at most once: :func:`grant`). Which interval is
 correct stays in the session's ``screening`` record on the server; the page only
@@ -97,7 +97,7 @@ def _block(kind: str, n: int, seed: int, rate: int, target: float) -> Block:
 
 
 def _generate(kind: str, n: int, seed: int, rate: int, target: float) -> Block:
-    from analysis.screening import screening_trials
+    from analysis.stimuli.screening import screening_trials
 
     trials = screening_trials(kind, n, seed=seed, rate=rate, target_lufs=target)  # type: ignore[arg-type]
     return Block(_encode([t.audio for t in trials], rate), tuple(t.correct for t in trials))
@@ -151,7 +151,7 @@ def _generating(folder: str) -> Iterator[None]:
 @lru_cache(maxsize=8)
 def _calibration(rate: int, target: float, ceiling: float) -> bytes:
     from analysis.errors import InvalidInputError
-    from analysis.screening import calibration_signal
+    from analysis.stimuli.calibration import calibration_signal
 
     for lower in range(0, 40, 3):  # a hot target would clip the noise: lower it, never limit
         try:
@@ -299,7 +299,7 @@ def score(session: Session, answers: dict[str, int]) -> bool:
     Return whether the participant passed. A failed attempt opens the next one while
     attempts remain; otherwise the session ends as screened out.
     """
-    from analysis.screening import score_screening
+    from analysis.stimuli.screening import score_screening
 
     config = session.study.screening_config()
     attempt = session.screening["attempts"][-1]

@@ -27,7 +27,7 @@ MAX_QUESTIONS = 50
 MAX_CHOICES = 50
 #: Integer answers' bounds are kept within what every database stores in a JSON number.
 INTEGER_LIMIT = 10**9
-#: Headphone screening tests (analysis.screening) and its bounds.
+#: Headphone screening tests (analysis.stimuli.screening) and its bounds.
 SCREENING_TESTS = ("antiphase", "huggins")
 MAX_SCREENING_TRIALS = 20  # docs/stimuli.md recommends 6; each trial is a clip to generate
 MAX_SCREENING_ATTEMPTS = 5  # docs/stimuli.md (Headphone screening) recommends at most 2
@@ -116,7 +116,7 @@ class ScreeningSerializer(_Strict):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from analysis.screening import DEFAULT_TRIALS
+        from analysis.stimuli.screening import DEFAULT_TRIALS
 
         tests = attrs.get("tests", [])
         if len(set(tests)) != len(tests):

@@ -21,7 +21,7 @@ from analysis.stats._common import (
     with_holm,
 )
 
-#: Metric columns of :func:`analysis.measure.measure` compared by default, in table order.
+#: Metric columns of :func:`analysis.metrics.measure.measure` compared by default, in table order.
 DEFAULT_METRICS: Final = (
     "integrated",
     "true_peak",

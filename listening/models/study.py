@@ -50,7 +50,7 @@ def default_languages() -> list[str]:
 def default_screening() -> dict[str, Any]:
     # Headphone screening per docs/stimuli.md (Woods et al. 2017; Milne et al. 2021).
     # No "pass_mark": each test gets its own recommended mark (anti-phase 5 of 6,
-    # Huggins pitch 6 of 6: analysis.screening.DEFAULT_PASS_MARK).
+    # Huggins pitch 6 of 6: analysis.stimuli.screening.DEFAULT_PASS_MARK).
     return {
         "tests": ["antiphase", "huggins"],
         "trials_per_test": 6,
@@ -404,10 +404,10 @@ class Study(models.Model):
     def screening_config(self) -> dict[str, Any]:
         """The headphone screening, normalised: tests, trials per test, pass marks, attempts.
 
-        Defaults follow docs/stimuli.md (analysis.screening); a pass mark may be one number
+        Defaults follow docs/stimuli.md (analysis.stimuli.screening); a pass mark may be one number
         for every test or one per test, and never exceeds the number of trials.
         """
-        from analysis.screening import DEFAULT_PASS_MARK, DEFAULT_TRIALS, MAX_ATTEMPTS
+        from analysis.stimuli.screening import DEFAULT_PASS_MARK, DEFAULT_TRIALS, MAX_ATTEMPTS
 
         config = self.screening if isinstance(self.screening, dict) else {}
         tests = [t for t in config.get("tests", []) if t in DEFAULT_PASS_MARK]

@@ -18,7 +18,7 @@ from django_tasks import default_task_backend
 from rest_framework.test import APIClient
 
 from analysis.audio import resample
-from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 from listening.models import Stimulus, Study, Track
 from listening.preparation import file_sha256, inspect_original, store_original
 from listening.researchers import grant_researcher

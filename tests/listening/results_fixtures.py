@@ -14,7 +14,10 @@ ATTRIBUTES = ["overall quality", "clarity"]
 
 
 def metrics(track: int, system: str) -> dict[str, Any]:
-    """A plausible flat metrics row (the keys analysis.measure writes), distinct per master."""
+    """A plausible flat metrics row, distinct per master.
+
+    The keys are those analysis.metrics.measure writes.
+    """
     shift = 1.0 if system == "human" else 0.0
     return {
         "metrics_version": "test",

@@ -15,14 +15,10 @@ from scipy import signal
 from analysis import METRICS_VERSION
 from analysis.audio import resample
 from analysis.io import read_audio
-from analysis.loudness import integrated_loudness, true_peak
-from analysis.preparation import (
-    TRUE_PEAK_MARGIN_DB,
-    ExcerptSpec,
-    apply_fades,
-    conform,
-    cut_excerpt,
-)
+from analysis.metrics.loudness import integrated_loudness
+from analysis.metrics.true_peak import true_peak
+from analysis.stimuli.excerpt import ExcerptSpec, apply_fades, conform, cut_excerpt
+from analysis.stimuli.levels import TRUE_PEAK_MARGIN_DB
 from listening.models import Stimulus, Track
 from listening.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, RATE, BaseTestCase, versions

@@ -191,11 +191,11 @@ class OpeningWithBadSettingsTestCase(ParticipantTestCase):
 
 @pytest.mark.django_db
 def test_a_new_study_screens_with_each_tests_recommended_pass_mark() -> None:
-    """Anti-phase 5 of 6 and Huggins pitch 6 of 6 (analysis.screening.DEFAULT_PASS_MARK):
+    """Anti-phase 5 of 6 and Huggins pitch 6 of 6 (analysis.stimuli.screening.DEFAULT_PASS_MARK):
     a study created with the defaults must not lower the Huggins mark to 5."""
     from django.contrib.auth.models import User
 
-    from analysis.screening import DEFAULT_PASS_MARK
+    from analysis.stimuli.screening import DEFAULT_PASS_MARK
     from listening.models import Study
 
     study = Study.objects.create(owner=User.objects.create_user("r"), title="Defaults")

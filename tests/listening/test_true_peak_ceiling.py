@@ -1,10 +1,10 @@
 """The true-peak ceiling holds on every encoded file, read by three meters, where it binds.
 
-A bright, clipped master (``analysis.synthesis.loud_master``), a gentle one and the mix
+A bright, clipped master (``analysis.stimuli.synthesis.loud_master``), a gentle one and the mix
 are prepared at a -9 LUFS target under a -1 dBTP ceiling, where the ceiling decides the
 playback loudness. Every file a participant can receive (each version's playback file
 and its whole pool of dithered copies) is decoded and its true peak read by:
-``analysis.loudness.true_peak`` (BS.1770-4, 4x), ``scipy.signal.resample_poly`` at 32x
+``analysis.metrics.true_peak.true_peak`` (BS.1770-4, 4x), ``scipy.signal.resample_poly`` at 32x
 (close to the continuous-time peak), and libebur128 1.2.6 through pyebur128 (its own
 interpolator). All three must be at or below the ceiling, for 24-bit and for 16-bit
 dithered playback files.
@@ -18,8 +18,13 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from analysis.loudness import true_peak
-from analysis.synthesis import engineer_style_master, loud_master, synthetic_mix, with_sub_bass
+from analysis.metrics.true_peak import true_peak
+from analysis.stimuli.synthesis import (
+    engineer_style_master,
+    loud_master,
+    synthetic_mix,
+    with_sub_bass,
+)
 from listening.models import Stimulus, Study
 from listening.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase

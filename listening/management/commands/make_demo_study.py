@@ -1,6 +1,6 @@
 """Generate a seeded demo study of synthetic mixes and masters and open it.
 
-The audio is made with real DSP (analysis.synthesis: pedalboard compressors, limiters
+The audio is made with real DSP (analysis.stimuli.synthesis: pedalboard compressors, limiters
 and EQ), written to a folder with a manifest and imported through ``import_study``,
 the same path a researcher uses. Everything is labelled as synthetic demo material.
 """
@@ -192,7 +192,7 @@ class Command(BaseCommand):
         import numpy as np
 
         from analysis.io import write_audio
-        from analysis.synthesis import ai_style_master, engineer_style_master, synthetic_mix
+        from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 
         if folder.exists():
             shutil.rmtree(folder)
