@@ -10,6 +10,10 @@ anchors per trial), then times, each in a fresh subprocess so that the peak memo
   webmushra       the webMUSHRA CSV
   bundle          the full results bundle: every table, the statistics and the HTML
                   report (analysis.stats + analysis.report) and the README (target < 60 s)
+  monitor_tables  the live dashboard's floor: the ratings, ABX and preference tables read
+                  back as the report reads them (listening.exports.analysis_tables)
+  monitor_fit     the live dashboard's refit: those tables plus the primary model on every
+                  participant (listening.workspace.monitor.fit_estimate; cached between refits)
 
 Usage: python benchmarks/bench_export.py [--participants 1000] [--trials 20]
 """
@@ -26,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-STEPS = ("csv_ratings", "jsonl_ratings", "webmushra", "bundle")
+STEPS = ("csv_ratings", "jsonl_ratings", "webmushra", "bundle", "monitor_tables", "monitor_fit")
 
 
 def peak_mib() -> float:
@@ -141,6 +145,15 @@ def run_step(step: str, study_id: int) -> None:
         with tempfile.TemporaryFile() as target:
             exports.write_bundle(study, target)
             size = target.tell()
+    elif step == "monitor_tables":
+        frames = exports.analysis_tables(study).values()
+        size = sum(int(frame.memory_usage(deep=True).sum()) for frame in frames)
+    elif step == "monitor_fit":
+        from listening.workspace.monitor import fit_estimate
+
+        estimate = fit_estimate(study)
+        assert estimate["panels"], estimate
+        assert not estimate["reason"], estimate
     else:
         table, fmt = {
             "csv_ratings": ("ratings", "csv"),
