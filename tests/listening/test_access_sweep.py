@@ -129,6 +129,7 @@ class AccessSweepTestCase(ParticipantTestCase):
             "public_token": self.open_study.public_token,
             "app_label": "listening",
             "url": "listening/nothing/",
+            "track_pk": str(track.pk),  # the workspace's audio retry and preview routes
         }
 
     def secrets(self) -> list[bytes]:

@@ -62,6 +62,7 @@ class CsrfSweepTestCase(ParticipantTestCase):
             "app_label": "listening",
             "content_type_id": ContentType.objects.get_for_model(Study).pk,
             "id": self.researcher.pk,  # the admin's password form of a user
+            "track_pk": track.pk,  # the workspace's audio retry and preview routes
         }
 
         browser = Client(enforce_csrf_checks=True)
