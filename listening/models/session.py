@@ -22,9 +22,9 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from listening import evidence
-from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
-from listening.randomisation import plan_session
+from listening.participant import evidence
+from listening.participant.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
+from listening.participant.randomisation import plan_session
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -508,8 +508,9 @@ class Trial(models.Model):
         )
 
     def played_keys(self) -> list[str]:
-        """Keys of the conditions the server's evidence shows were played (listening.evidence):
-        their file delivered to this session and their listening time on the server's clock."""
+        """Keys of the conditions the server's evidence shows were played
+        (listening.participant.evidence): their file delivered to this session and their listening
+        time on the server's clock."""
         conditions = self.listening_conditions()
         ids = evidence.played(self, conditions, self.session.study)
         return sorted(c.key for c in conditions if c.pk in ids)
@@ -571,13 +572,11 @@ class Condition(models.Model):
         X = "x", "ABX unknown"
 
     #: Roles that play a version another condition of the trial also plays: they are served
-    #: another dithered copy (listening.playback_variants) so no two files of a trial match.
+    #: another dithered copy (listening.stimuli.playback_variants) so no two files of a trial match.
     VARIANT_ROLES = (Role.HIDDEN_REFERENCE, Role.X)
 
     trial = models.ForeignKey(Trial, models.CASCADE, related_name="conditions")
-    stimulus = models.ForeignKey(
-        "listening.Stimulus", models.RESTRICT, related_name="conditions"
-    )
+    stimulus = models.ForeignKey("listening.Stimulus", models.RESTRICT, related_name="conditions")
     position = models.PositiveSmallIntegerField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.TEST)
     key = models.CharField(max_length=64, unique=True, default=new_condition_key, editable=False)
@@ -602,6 +601,6 @@ class Condition(models.Model):
 
     def playback_file(self) -> Any:
         """The prepared file this condition plays: its session's dithered copy."""
-        from listening.playback_variants import session_variant
+        from listening.stimuli.playback_variants import session_variant
 
         return session_variant(self)

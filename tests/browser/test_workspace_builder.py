@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from listening.models import Study
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 from tests.browser.test_e2e_participant import SerialWSGIServer  # noqa: F401  (one thread)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

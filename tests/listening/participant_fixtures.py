@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from django.test import Client
 from django.utils import timezone
 
-from listening.audio_serving import PARTICIPANT_COOKIE
 from listening.models import Session, Study, Track, Trial
-from listening.preparation import prepare_track
+from listening.participant.audio import PARTICIPANT_COOKIE
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase, versions
 
 #: Names that must never reach a participant's browser.

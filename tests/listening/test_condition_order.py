@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from scipy import stats
 
 from listening.models import Session, Study
-from listening.randomisation import williams_square
+from listening.participant.randomisation import williams_square
 from tests.listening.participant_fixtures import ParticipantTestCase
 
 NO_SCREENING = {"tests": []}

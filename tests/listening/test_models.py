@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from listening.models import Condition, Rating, Session, Stimulus, Study, Trial
-from listening.paradigms import PARADIGM_CHOICES, PARADIGMS
+from listening.participant.paradigms import PARADIGM_CHOICES, PARADIGMS
 from tests.listening.base import BaseTestCase
 
 

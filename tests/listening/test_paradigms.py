@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from listening.models import Stimulus, Study, Track
-from listening.paradigms import get_paradigm
+from listening.participant.paradigms import get_paradigm
 from tests.listening.base import BaseTestCase
 
 

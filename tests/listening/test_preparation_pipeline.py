@@ -20,7 +20,7 @@ from analysis.metrics.true_peak import true_peak
 from analysis.stimuli.excerpt import ExcerptSpec, apply_fades, conform, cut_excerpt
 from analysis.stimuli.levels import TRUE_PEAK_MARGIN_DB
 from listening.models import Stimulus, Track
-from listening.preparation import measure_track, prepare_track
+from listening.stimuli.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, RATE, BaseTestCase, versions
 
 STUDY_RATE = 48000
@@ -264,7 +264,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         assert self.stored_files("prepared") == []
 
     def test_it_runs_as_a_background_task_per_track(self) -> None:
-        from listening.tasks import enqueue_preparation
+        from listening.stimuli.tasks import enqueue_preparation
 
         with self.captureOnCommitCallbacks(execute=True):
             queued = enqueue_preparation(self.study)

@@ -1,4 +1,4 @@
-"""A study's settings pass one schema (listening.study_settings) wherever they come from.
+"""A study's settings pass one schema (listening.models.study_settings) wherever they come from.
 
 The API, the admin's study form and import_study refuse what the schema refuses, with
 the reason, and a study whose stored settings do not pass cannot open.
@@ -199,7 +199,11 @@ def test_a_new_study_screens_with_each_tests_recommended_pass_mark() -> None:
     from listening.models import Study
 
     study = Study.objects.create(owner=User.objects.create_user("r"), title="Defaults")
-    assert study.screening_config()["pass_marks"] == DEFAULT_PASS_MARK == {
-        "antiphase": 5,
-        "huggins": 6,
-    }
+    assert (
+        study.screening_config()["pass_marks"]
+        == DEFAULT_PASS_MARK
+        == {
+            "antiphase": 5,
+            "huggins": 6,
+        }
+    )

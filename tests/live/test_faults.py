@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 DUMP = """
 from listening.models import ListenEvent, Rating
-from listening.paradigms import get_paradigm
+from listening.participant.paradigms import get_paradigm
 rows = []
 for r in Rating.objects.select_related("trial__session__study", "condition"):
     ids = get_paradigm(r.trial.kind).attribute_ids(r.trial.session.study)

@@ -194,7 +194,7 @@ def test_screening_blocks_are_kept_in_s3_compatible_storage(
     s3: dict[str, str], settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A block generated once is stored in the bucket and read back by another process."""
-    from listening import screening
+    from listening.participant import screening
 
     options = {
         "bucket_name": s3["AWS_STORAGE_BUCKET_NAME"],

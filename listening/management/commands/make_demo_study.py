@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from listening.models import Study
 from listening.models.study import DEMO_DESCRIPTION
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 
 GENRES = ("pop", "rock", "jazz", "classical", "electronic")
 RESEARCHER = "researcher"

@@ -27,8 +27,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.stats.simulation import CONDITIONS, LEVELS, STRENGTHS
-from listening.exports import condition_kind
-from listening.forms import questionnaire_fields
 from listening.models import (
     AbxAnswer,
     Condition,
@@ -38,6 +36,8 @@ from listening.models import (
     Study,
     Trial,
 )
+from listening.participant.forms import questionnaire_fields
+from listening.research.exports import condition_kind
 
 #: Mean score per condition kind (systems by name), from analysis.stats.simulation.
 LEVEL = {
