@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from listening.participant.paradigms import PARADIGM_CHOICES, get_paradigm
+from listening.models.paradigm_kinds import PARADIGM_CHOICES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -71,7 +71,7 @@ def new_public_token() -> str:
 class StudyQuerySet(models.QuerySet["Study"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> StudyQuerySet:
         """Studies the user owns or collaborates on; none without researcher rights."""
-        from listening.research.researchers import is_researcher
+        from listening.models.rights import is_researcher
 
         if not is_researcher(user):
             return self.none()
@@ -447,7 +447,7 @@ class Study(models.Model):
                 f"of {self.excerpt_length:g} s"
             ]
         if self.pk is not None:
-            from listening.stimuli.material_checks import excerpt_problems
+            from listening.models.spans import excerpt_problems
 
             problems = excerpt_problems(self, self.excerpt_start, self.excerpt_length)
             if problems:
@@ -540,36 +540,6 @@ class Study(models.Model):
                 for s in track.stimuli.all()
             )
         return rows
-
-    def problems_before_opening(self) -> list[str]:
-        """List every reason the study cannot open yet (empty when it can)."""
-        from listening.models.stimulus import Stimulus
-
-        problems = []
-        if self.status == self.Status.OPEN:
-            problems.append("the study is already open")
-        problems.extend(f"settings: {p}" for p in self.settings_problems())
-        for track in self.tracks.prefetch_related("stimuli"):
-            fingerprint = track.fingerprint()
-            for stimulus in track.stimuli.all():
-                state = stimulus.effective_status(fingerprint)
-                if state == Stimulus.Status.FAILED:
-                    problems.append(f"{stimulus.describe()} failed: {stimulus.error}")
-                elif state != Stimulus.Status.READY:
-                    problems.append(f"{stimulus.describe()} is not prepared yet ({state})")
-            problems.extend(f"track {track.title!r}: {p}" for p in track.blinding_problems())
-        problems.extend(get_paradigm(self.paradigm).validate(self))
-        return problems
-
-    def open(self) -> None:
-        """Open the study to participants, or raise ValidationError listing every reason not to."""
-        problems = self.problems_before_opening()
-        if problems:
-            raise ValidationError(problems)
-        self.status = self.Status.OPEN
-        self.opened_at = timezone.now()
-        self.closed_at = None
-        self.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
 
     def close(self) -> None:
         self.status = self.Status.CLOSED

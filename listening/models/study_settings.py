@@ -243,7 +243,7 @@ class AttributeTranslationSerializer(_Strict):
 class TranslationSerializer(_Strict):
     """A researcher's texts of a study in one language.
 
-    (listening.participant.forms.StudyTranslationsForm.)
+    (listening.models.study_translations.StudyTranslationsForm.)
     """
 
     # (DRF takes declared fields off the class, so these names do not clash with Field's.)

@@ -23,9 +23,9 @@ from django.utils import translation
 from django.views.decorators.http import require_POST
 
 from listening.models import IdempotencyKey, Session
-from listening.participant import autosave, languages
+from listening.models.errors import AnswerError
+from listening.participant import autosave, flow, languages
 from listening.participant.access import json_error, json_refusal
-from listening.participant.paradigms import AnswerError
 from listening.platform.throttling import session_rate_limiter
 
 MAX_BODY = 256 * 1024
@@ -131,7 +131,7 @@ def save_answer(request: HttpRequest, token: str) -> JsonResponse:
         request,
         token,
         "answers",
-        lambda session, body: session.answer(body),
+        lambda session, body: flow.answer(session, body),
         shortcut=autosave.save,
     )
 

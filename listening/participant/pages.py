@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from listening.models import Session, Study
-from listening.participant import languages, screening, strings
+from listening.participant import flow, languages, screening, strings
 from listening.participant.access import message, participant_page
 from listening.participant.audio import attach_participant, participant_token
 from listening.participant.forms import (
@@ -173,7 +173,7 @@ def questionnaire(request: HttpRequest, session: Session) -> HttpResponseBase:
 def calibration(request: HttpRequest, session: Session) -> HttpResponseBase:
     form = CalibrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        session.record_calibration()
+        flow.record_calibration(session)
         return redirect(session.url())
     key = screening.calibration_key(session)
     return render(request, "participant/calibration.html", {"form": form, "key": key})
@@ -211,7 +211,7 @@ def _trial_page(request: HttpRequest, session: Session) -> HttpResponseBase:
         request,
         "participant/trial.html",
         {
-            "trial": trial.page_data(),
+            "trial": flow.page_data(trial),
             "training": trial.is_training,
             "paradigm": trial.kind,
             "strings": strings.page_strings(reference=session.study.has_reference),
@@ -243,7 +243,7 @@ def current(request: HttpRequest, session: Session) -> JsonResponse:
     if trial is None:
         return JsonResponse({"url": session.url(), "trial": None})
     trial.mark_started()
-    return JsonResponse({"url": session.url(), "trial": trial.page_data()})
+    return JsonResponse({"url": session.url(), "trial": flow.page_data(trial)})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

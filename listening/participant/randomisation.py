@@ -194,7 +194,7 @@ def plan_session(
     track's conditions in a stable order (opaque ids: stimulus pks), how many tracks
     this participant hears (``None`` for all), the plans of the sessions planned before
     this one (for exposures and the balanced blocks; plan sessions one at a time, as
-    ``Session.build_trials`` does under a lock) and the session's seed. ``balancing``
+    ``flow.build_trials`` does under a lock) and the session's seed. ``balancing``
     is ``"balanced"`` (Williams squares) or ``"random"`` (uniform permutations).
 
     Return a JSON-serialisable dict::

@@ -35,6 +35,8 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from listening.participant import flow
+
 if TYPE_CHECKING:
     from listening.models import Session
 
@@ -324,5 +326,5 @@ def score(session: Session, answers: dict[str, int]) -> bool:
     left = attempts_left(session)
     if not passed and left > 0:
         new_attempt(session)
-    session.screened(passed, left)
+    flow.screened(session, passed, left)
     return passed

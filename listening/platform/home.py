@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from listening.research.researchers import is_researcher
+from listening.models.rights import is_researcher
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -28,21 +28,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from listening.models.rights import PERMISSION, is_researcher
 
-#: The permission (app label and codename) that makes an account a researcher.
-PERMISSION = "listening.conduct_research"
+if TYPE_CHECKING:
+    pass
+
 #: The group that holds it (created by migration 0007).
 GROUP = "Researchers"
-
-
-def is_researcher(user: AbstractBaseUser | AnonymousUser | None) -> bool:
-    """Tell whether ``user`` may create and run studies (active, with the permission)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    # has_perm is True for active superusers and caches the permissions on the instance.
-    return bool(user.has_perm(PERMISSION))  # type: ignore[attr-defined]
 
 
 def researcher_users() -> QuerySet[Any]:

@@ -20,6 +20,7 @@ from analysis.metrics.true_peak import true_peak
 from analysis.stimuli.excerpt import ExcerptSpec, apply_fades, conform, cut_excerpt
 from analysis.stimuli.levels import TRUE_PEAK_MARGIN_DB
 from listening.models import Stimulus, Track
+from listening.research.opening import problems_before_opening
 from listening.stimuli.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, RATE, BaseTestCase, versions
 
@@ -240,7 +241,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         assert not stranger.prepared
         others = self.track.stimuli.exclude(pk=stranger.pk)
         assert all(s.status == "ready" for s in others)
-        assert "Wrong song" in " ".join(self.study.problems_before_opening())
+        assert "Wrong song" in " ".join(problems_before_opening(self.study))
 
     def test_it_fails_a_master_whose_excerpt_would_be_too_short(self) -> None:
         short = versions("pop", 4)["human"][: round(7.0 * RATE)]  # the excerpt runs to 9 s

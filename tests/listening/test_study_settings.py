@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from listening.models import Study
+from listening.research.opening import problems_before_opening
 from tests.listening.base import BaseTestCase, versions, wav_bytes
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
@@ -170,7 +171,7 @@ class OpeningWithBadSettingsTestCase(ParticipantTestCase):
             status="draft", questionnaire=[{"name": "age", "type": "integer", "min": "abc"}]
         )
         study = Study.objects.get(pk=self.open_study.pk)
-        problems = study.problems_before_opening()
+        problems = problems_before_opening(study)
         assert any("questionnaire" in p and "min" in p for p in problems), problems
         response = self.login(self.researcher).post(f"/api/studies/{study.pk}/open/")
         assert response.status_code == 400

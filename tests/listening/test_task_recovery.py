@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from listening.models import Stimulus, TaskWorker
 from listening.platform.task_recovery import process_runs, recover_lost_tasks
+from listening.research.opening import problems_before_opening
 from tests.listening.base import (
     IMMEDIATE,
     BaseTestCase,
@@ -108,7 +109,7 @@ class TaskRecoveryTestCase(BaseTestCase):
         assert mix.status == "failed"
         assert "the worker running it stopped (killed, or out of memory) 3 times" in mix.error
         assert mix.effective_status(self.track.fingerprint()) == "failed"
-        problems = self.study.problems_before_opening()
+        problems = problems_before_opening(self.study)
         assert any("stopped (killed, or out of memory)" in p for p in problems), problems
 
     def test_a_given_up_measurement_says_so_on_the_masters(self) -> None:

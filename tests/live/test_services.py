@@ -91,7 +91,8 @@ def test_media_on_s3_compatible_storage(tmp_path: Path, s3: dict[str, str]) -> N
         assert part.body == whole.body[4:100]
         name = live.query(
             "from listening.models import Condition\n"
-            f"result = Condition.objects.get(key={key!r}).playback_file().name\n"
+            "from listening.stimuli.playback_variants import session_variant\n"
+            f"result = session_variant(Condition.objects.get(key={key!r})).name\n"
         )
         stored = client.get_object(Bucket="listening-media", Key=f"media/{name}")  # type: ignore[attr-defined]
         assert stored["Body"].read() == whole.body

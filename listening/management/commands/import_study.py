@@ -29,16 +29,12 @@ from tqdm import tqdm
 
 from listening.models import Stimulus, Study, Track
 from listening.models.genres import canonical_genre
+from listening.models.rights import is_researcher
+from listening.models.spans import Span, fitted_excerpt, fix_for
 from listening.participant.paradigms import PARADIGMS
-from listening.research.researchers import GROUP, is_researcher
+from listening.research.researchers import GROUP
 from listening.stimuli.manifest import ManifestError, ManifestRow, read_manifest
-from listening.stimuli.material_checks import (
-    MasterMatch,
-    Span,
-    fitted_excerpt,
-    fix_for,
-    match_master,
-)
+from listening.stimuli.material_checks import MasterMatch, match_master
 from listening.stimuli.preparation import (
     OriginalInfo,
     check_source_policy,

@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from listening.models.rights import is_researcher
 from listening.research.researchers import (
     GROUP,
     grant_researcher,
-    is_researcher,
     researcher_users,
     revoke_researcher,
 )

@@ -1,10 +1,13 @@
-"""The registry of test paradigms: one module each, model choices derived from here."""
+"""The registry of test paradigms: one module each.
+
+Their names and labels (the model field's choices) are in listening.models.paradigm_kinds.
+"""
 
 from __future__ import annotations
 
 from listening.participant.paradigms.ab import AbPreference
 from listening.participant.paradigms.abx import Abx
-from listening.participant.paradigms.base import AnswerError, Paradigm
+from listening.participant.paradigms.base import Paradigm
 from listening.participant.paradigms.mushra import Mushra
 
 PARADIGMS: dict[str, type[Paradigm]] = {
@@ -12,8 +15,6 @@ PARADIGMS: dict[str, type[Paradigm]] = {
     Abx.kind: Abx,
     AbPreference.kind: AbPreference,
 }
-
-PARADIGM_CHOICES = [(kind, cls.label) for kind, cls in PARADIGMS.items()]
 
 
 def get_paradigm(kind: str) -> Paradigm:
@@ -24,4 +25,4 @@ def get_paradigm(kind: str) -> Paradigm:
         raise ValueError(f"paradigm={kind!r} must be one of {sorted(PARADIGMS)}") from None
 
 
-__all__ = ["PARADIGMS", "PARADIGM_CHOICES", "AnswerError", "Paradigm", "get_paradigm"]
+__all__ = ["PARADIGMS", "Paradigm", "get_paradigm"]

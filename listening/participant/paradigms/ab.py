@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.db.models import F
 from django.utils.translation import gettext, gettext_lazy
 
+from listening.models.errors import AnswerError
+from listening.models.paradigm_kinds import PARADIGM_LABELS
 from listening.participant.paradigms.abx import needs_ai_and_human, pairs
-from listening.participant.paradigms.base import AnswerError, Paradigm, elapsed_ms, ready_stimuli
+from listening.participant.paradigms.base import Paradigm, elapsed_ms, ready_stimuli
 
 if TYPE_CHECKING:
     import random
@@ -30,7 +32,7 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 
 class AbPreference(Paradigm):
     kind = "ab"
-    label = "AB preference (which master do listeners prefer?)"
+    label = PARADIGM_LABELS["ab"]
     answer_types: ClassVar[dict[str, str]] = {"preference": "save_preference"}
 
     def validate_track(self, study: Study, track: Track) -> list[str]:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from listening.models.errors import AnswerError
+from listening.models.paradigm_kinds import PARADIGM_LABELS
 from listening.participant.paradigms.base import (
-    AnswerError,
     Paradigm,
     count_systems,
     elapsed_ms,
@@ -41,7 +42,7 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 
 class Abx(Paradigm):
     kind = "abx"
-    label = "ABX (can listeners tell the AI master from the human master?)"
+    label = PARADIGM_LABELS["abx"]
     answer_types: ClassVar[dict[str, str]] = {"abx": "save_abx"}
 
     def validate_study(self, study: Study) -> list[str]:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from listening.models.errors import AnswerError
+
 #: What condition keys look like (secrets.token_urlsafe): nothing else is looked up.
 CONDITION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -23,15 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from listening.models import Condition, Session, Stimulus, Study, Track, Trial
-
-
-class AnswerError(Exception):
-    """A participant request that changes nothing; ``detail`` says why, in plain words."""
-
-    def __init__(self, detail: str, status: int = 400) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
 
 
 def letters(n: int) -> list[str]:

@@ -14,7 +14,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
-from listening.participant.paradigms.base import AnswerError, Paradigm, ready_stimuli
+from listening.models.errors import AnswerError
+from listening.models.paradigm_kinds import PARADIGM_LABELS
+from listening.participant.paradigms.base import Paradigm, ready_stimuli
 
 if TYPE_CHECKING:
     import random
@@ -44,7 +46,7 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 
 class Mushra(Paradigm):
     kind = "mushra"
-    label = "MUSHRA (multi-stimulus rating, ITU-R BS.1534-3 / BS.2132)"
+    label = PARADIGM_LABELS["mushra"]
     answer_types: ClassVar[dict[str, str]] = {"rating": "save_rating"}
 
     def validate_study(self, study: Study) -> list[str]:

@@ -1,7 +1,7 @@
 """The researcher's admin: studies with their tracks, stimuli with preparation state and metrics.
 
 The admin needs staff status (Django's door to it) and researcher rights
-(:func:`listening.research.researchers.is_researcher`, the same rule as the API and the results
+(:func:`listening.models.rights.is_researcher`, the same rule as the API and the results
 pages). Researchers who are not superusers see only the studies they own or collaborate
 on, and the tracks, stimuli and sessions of those studies; everything else is 404.
 """
@@ -20,10 +20,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.html import format_html, format_html_join
 
 from listening.models import Session, Stimulus, Study, Track
+from listening.models.rights import is_researcher
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.platform.authentication import ThrottledAdminAuthenticationForm
 from listening.research.exports import bundle_response
-from listening.research.researchers import NOT_A_COLLABORATOR, find_collaborators, is_researcher
+from listening.research.opening import open_study, problems_before_opening
+from listening.research.researchers import NOT_A_COLLABORATOR, find_collaborators
 from listening.stimuli.admission import admit_upload
 from listening.stimuli.preparation import (
     uploaded_path,
@@ -326,7 +328,7 @@ class StudyAdmin(StudyScopedAdmin):
     def open_check(self, study: Study) -> str:
         if study.pk is None:
             return "-"
-        problems = study.problems_before_opening()
+        problems = problems_before_opening(study)
         if not problems:
             return "Yes: every check passes."
         return format_html(
@@ -379,7 +381,7 @@ class StudyAdmin(StudyScopedAdmin):
     def open_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
         for study in queryset:
             try:
-                study.open()
+                open_study(study)
             except ValidationError as exc:
                 self.message_user(
                     request,

@@ -1,7 +1,7 @@
 """Who may do what with a study: researchers only; owners and collaborators; everyone else 404.
 
 Every view of the API needs researcher rights (:class:`IsResearcher`, the default
-permission class, asks :func:`listening.research.researchers.is_researcher`); within them, a
+permission class, asks :func:`listening.models.rights.is_researcher`); within them, a
 study is reached only by its owner and collaborators, and anything else is 404.
 """
 
@@ -16,7 +16,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from listening.models import Stimulus, Study, Track
-from listening.research.researchers import is_researcher
+from listening.models.rights import is_researcher
 
 # Primary keys are 64-bit: a larger number names no row (and would overflow the database).
 MAX_ID = 2**63 - 1

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from listening.models import Stimulus, Study, Track
 from listening.models.genres import canonical_genre
+from listening.models.spans import excerpt_problems
 from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.models.study import default_attributes
 from listening.models.study_settings import (
@@ -20,7 +21,6 @@ from listening.models.study_settings import (
 )
 from listening.research.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
 from listening.stimuli.admission import admit_upload
-from listening.stimuli.material_checks import excerpt_problems
 from listening.stimuli.preparation import (
     OriginalInfo,
     safe_filename,

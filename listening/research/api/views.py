@@ -33,6 +33,7 @@ from listening.research.api.serializers import (
     StudySerializer,
     TrackSerializer,
 )
+from listening.research.opening import open_study, problems_before_opening
 from listening.stimuli.tasks import enqueue_preparation, enqueue_track
 from listening.stimuli.uploads import upload_refused
 
@@ -71,10 +72,10 @@ class StudyViewSet(viewsets.ModelViewSet[Study]):
     def open(self, request: Request, pk: Any = None, format: str | None = None) -> Response:
         """Open the study to participants once every check passes (else 400 with the reasons)."""
         study = self.get_object()
-        problems = study.problems_before_opening()
+        problems = problems_before_opening(study)
         if problems:
             raise ValidationError({"study": problems})
-        study.open()
+        open_study(study)
         return Response(self.get_serializer(study).data)
 
     @extend_schema(request=None, responses=StudySerializer)

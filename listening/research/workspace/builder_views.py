@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from listening.models import Session, Study
+from listening.models.spans import track_span
+from listening.research import opening
 from listening.research.researchers import researcher_required
 from listening.research.workspace.access import study_for
 from listening.research.workspace.launch_links import launch_links
 from listening.research.workspace.navigation import study_tabs
 from listening.research.workspace.study_forms import StudyBuilder, error_summary
-from listening.stimuli.material_checks import track_span
 
 
 def _study_page(study: Study, current: str, **context: Any) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def study(request: HttpRequest, pk: int) -> HttpResponse:
         progress=study.progress(),
         tracks=study.tracks.count(),
         sessions=sessions,
-        problems=study.problems_before_opening() if study.is_draft else [],
+        problems=opening.problems_before_opening(study) if study.is_draft else [],
     )
     return render(request, "workspace/study.html", context)
 
@@ -110,10 +111,10 @@ def _launch_context(request: HttpRequest, study: Study, **extra: Any) -> dict[st
 @require_POST
 @researcher_required
 def open_study(request: HttpRequest, pk: int) -> HttpResponse:
-    """Open the study (Study.open, as the API); list what is missing instead when it cannot."""
+    """Open the study (listening.research.opening, as the API); else list what is missing."""
     study = study_for(request, pk)
     try:
-        study.open()
+        opening.open_study(study)
     except ValidationError as exc:
         context = _launch_context(request, study, problems=exc.messages)
         return render(request, "workspace/launch.html", context, status=400)

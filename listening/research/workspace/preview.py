@@ -1,7 +1,7 @@
 """The Preview tab: play any trial of a draft or open study as a participant would.
 
 A preview trial is built by the participants' own code (``Paradigm.plan_items``,
-``build_trials``, ``Trial.page_data`` and ``session_variant``) inside a transaction that
+``build_trials``, ``flow.page_data`` and ``session_variant``) inside a transaction that
 is rolled back: nothing stays in the database, no session is counted, and the page gets
 exactly the JSON, the template and the scripts a participant's trial gets. Only its
 URLs are swapped: the audio comes through a researcher-only URL that checks the
@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from listening.models import Condition, Session, Stimulus, Study, Track
+from listening.participant import flow
 from listening.participant.audio import stream_prepared
 from listening.participant.paradigms import get_paradigm
 from listening.research.researchers import researcher_required
@@ -85,7 +86,7 @@ def build_preview(study: Study, track: Track) -> tuple[dict[str, Any], dict[str,
         trials = paradigm.build_trials(session, track, order, rng, 1)
         session.plan = {"trials": len(trials)}
         trial = trials[0]
-        data = trial.page_data()
+        data = flow.page_data(trial)
         conditions = list(trial.conditions.select_related("stimulus", "trial"))
         files = {c.key: [c.stimulus_id, session_variant(c).name] for c in conditions}
         by_key = {c.key: c for c in conditions}

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from listening.models import Study
+from listening.models.paradigm_kinds import PARADIGM_CHOICES
 from listening.models.study_settings import (
     MAX_ATTRIBUTES,
     MAX_QUESTIONS,
@@ -31,7 +32,6 @@ from listening.models.study_settings import (
     clean_attribute_descriptions,
     clean_attributes,
 )
-from listening.participant.paradigms import PARADIGM_CHOICES
 from listening.research.api.serializers import StudySerializer
 from listening.stimuli.tasks import enqueue_preparation
 
