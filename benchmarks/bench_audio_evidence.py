@@ -1,7 +1,7 @@
 """What recording the listening evidence costs an audio request (issue 13.2).
 
 Every audio response now writes one row when it ends (``AudioDelivery``: the bytes it
-sent, listening/evidence.py). This serves the 6 files of a MUSHRA trial (30 s stereo
+sent, listening/participant/evidence.py). This serves the 6 files of a MUSHRA trial (30 s stereo
 48 kHz FLAC each) through the Django test client on a SQLite file, in alternating rounds
 with the recording on and switched off, and prints per round kind the median and p95
 time per audio response and the median hold of SQLite's writers' lock per response (the
@@ -33,9 +33,9 @@ def main() -> None:
     setup_django(Path(tempfile.mkdtemp(prefix="bench-audio-")))
     from django.test import Client
 
-    from listening import evidence
-    from listening.audio_serving import PARTICIPANT_COOKIE
     from listening.models import AudioDelivery, Session
+    from listening.participant import evidence
+    from listening.participant.audio import PARTICIPANT_COOKIE
 
     token, trial = build_session()
     session = Session.objects.get(token=token)
@@ -71,14 +71,18 @@ def main() -> None:
             if patch is not None:
                 patch.stop()
     rows = AudioDelivery.objects.filter(session=session).count()
-    print(f"{args.rounds} alternating rounds of {args.fetches} audio responses each "
-          f"({len(keys)} files), SQLite file; {rows} deliveries recorded")
+    print(
+        f"{args.rounds} alternating rounds of {args.fetches} audio responses each "
+        f"({len(keys)} files), SQLite file; {rows} deliveries recorded"
+    )
     print(f"{'recording':<10} {'p50 ms':>8} {'p95 ms':>8} {'lock holds':>10} {'hold p50 ms':>11}")
     for name, (times, holds) in results.items():
         p95 = statistics.quantiles(times, n=20)[-1]
         hold = statistics.median(holds) if holds else 0.0
-        print(f"{name:<10} {statistics.median(times) * 1000:>8.2f} {p95 * 1000:>8.2f} "
-              f"{len(holds):>10} {hold * 1000:>11.3f}")
+        print(
+            f"{name:<10} {statistics.median(times) * 1000:>8.2f} {p95 * 1000:>8.2f} "
+            f"{len(holds):>10} {hold * 1000:>11.3f}"
+        )
 
 
 if __name__ == "__main__":

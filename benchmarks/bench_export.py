@@ -135,8 +135,8 @@ def build(participants: int, trials: int) -> int:
 
 
 def run_step(step: str, study_id: int) -> None:
-    from listening import exports
     from listening.models import Study
+    from listening.research import exports
 
     study = Study.objects.get(pk=study_id)
     started = time.perf_counter()

@@ -125,7 +125,7 @@ def _study(folder: Path) -> float:
         from django.contrib.auth import get_user_model
 
         call_command("migrate", verbosity=0)
-        from listening.researchers import grant_researcher
+        from listening.research.researchers import grant_researcher
 
         grant_researcher(get_user_model().objects.create_user("bench", password="bench-password-1"))
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ transaction holds one lock across all processes (config/sqlite_backend), so the 
 hold per save, not the save's own time, caps how many saves a second the server takes.
 This times saves through the Django test client on a SQLite file, alternating rounds of
 
-- ``short``: the rating autosave's short path (listening/rating_autosave.py);
+- ``short``: the rating autosave's short path (listening/participant/autosave.py);
 - ``general``: the same requests with the short path switched off (``Session.answer``);
 - ``floor``: the statements a short-path save runs, replayed as plain SQL in one
   transaction (no request, no ORM): what the database itself needs.
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     setup_django(Path(tempfile.mkdtemp(prefix="bench-rating-")))
-    from listening import rating_autosave
+    from listening.participant import autosave
 
     token, trial = build_session()
     watch_the_lock()
@@ -113,7 +113,7 @@ def main() -> None:
     for _ in range(args.rounds):
         add("floor", replay)
         add("short", save)
-        with mock.patch.object(rating_autosave, "save", return_value=None):
+        with mock.patch.object(autosave, "save", return_value=None):
             add("general", save)
 
     base = statistics.median(results["floor"][1])

@@ -112,7 +112,8 @@ class Probes(threading.Thread):
         self.client_lag: list[tuple[float, float]] = []
         self.lone = subprocess.Popen(
             [sys.executable, "-c", LONE_PROBE, str(self.SLEEP)],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.started_at = time.monotonic()
 
@@ -200,7 +201,10 @@ class Browser(participant_http.Browser):
         return reply.status, reply.headers, reply.body
 
     def get(  # type: ignore[override]
-        self, kind: str, path: str, headers: dict[str, str] | None = None,
+        self,
+        kind: str,
+        path: str,
+        headers: dict[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
     ) -> tuple[int, dict[str, str], bytes]:
         return self.timed(kind, lambda: super(Browser, self).get(path, headers), expect=expect)
@@ -303,8 +307,11 @@ class Participant(threading.Thread):
         # Training: the page, then submit it (answers in training are not recorded).
         data, csrf = self._trial_page(b, f"{base}/training", "training page")
         status, _ = b.post_json(
-            "submit training", f"{base}/answers", {"trial": data["trial"]["id"], "type": "submit"},
-            str(uuid.uuid4()), csrf,
+            "submit training",
+            f"{base}/answers",
+            {"trial": data["trial"]["id"], "type": "submit"},
+            str(uuid.uuid4()),
+            csrf,
         )
         if status != 200:
             raise RuntimeError(f"training submit -> {status}")
@@ -316,10 +323,20 @@ class Participant(threading.Thread):
         for key in keys:
             b.get("audio", f"/a/{key}", headers={"Range": "bytes=0-"}, expect=(200, 206))
         events = [{"type": "switch", "to": k, "from": None, "position": 0.5} for k in keys]
-        b.post_json("events", f"{base}/events", {"trial": self.trial_id, "events": events},
-                    str(uuid.uuid4()), csrf)
-        self._rate(b, base, csrf, [c["key"] for c in data["conditions"]],
-                   [a["id"] for a in data["attributes"]])
+        b.post_json(
+            "events",
+            f"{base}/events",
+            {"trial": self.trial_id, "events": events},
+            str(uuid.uuid4()),
+            csrf,
+        )
+        self._rate(
+            b,
+            base,
+            csrf,
+            [c["key"] for c in data["conditions"]],
+            [a["id"] for a in data["attributes"]],
+        )
 
     def _trial_page(self, b: Browser, path: str, kind: str) -> tuple[dict[str, Any], str]:
         status, _, html = b.get(kind, path)
@@ -356,8 +373,13 @@ class Participant(threading.Thread):
             target = (self.rng.choice(conditions), self.rng.choice(attrs))
             score = self.rng.randint(0, 100)
             key = str(uuid.uuid4())
-            body = {"trial": self.trial_id, "type": "rating", "condition": target[0],
-                    "attribute": target[1], "score": score}
+            body = {
+                "trial": self.trial_id,
+                "type": "rating",
+                "condition": target[0],
+                "attribute": target[1],
+                "score": score,
+            }
             retry = self.retries and second % 10 == (self.number % 10)
             if retry and self.number % 2:
                 # A timeout retry racing the first request: the same key on a second connection.
@@ -386,8 +408,16 @@ class Participant(threading.Thread):
                 self._log(key, target, again["score"], status, data, retry_of=key)
 
     def _log(self, key, target, score, status, data, retry_of) -> None:
-        self.saves.append({"key": key, "target": target, "score": score, "status": status,
-                           "response": data, "retry_of": retry_of})
+        self.saves.append(
+            {
+                "key": key,
+                "target": target,
+                "score": score,
+                "status": status,
+                "response": data,
+                "retry_of": retry_of,
+            }
+        )
 
 
 #: The tests' own POST (untimed; the benchmark's Browser overrides it with a timed one).
@@ -410,8 +440,13 @@ class Flooder(Participant):
 
     def _train_and_rate(self, b: Browser, base: str) -> None:
         data, csrf = self._trial_page(b, f"{base}/training", "flood setup")
-        b.post_json("flood setup", f"{base}/answers", {"trial": data["trial"]["id"],
-                    "type": "submit"}, str(uuid.uuid4()), csrf)
+        b.post_json(
+            "flood setup",
+            f"{base}/answers",
+            {"trial": data["trial"]["id"], "type": "submit"},
+            str(uuid.uuid4()),
+            csrf,
+        )
         data, csrf = self._trial_page(b, f"{base}/trial", "flood setup")
         self.trial_id = data["trial"]["id"]
         keys = [c["key"] for c in data["conditions"]]
@@ -439,11 +474,16 @@ class Flooder(Participant):
                     body: dict[str, Any] = {"trial": self.trial_id, "events": events}
                 else:
                     kind, url = "flood answers", f"{base}/answers"
-                    body = {"trial": self.trial_id, "type": "rating",
-                            "condition": self.rng.choice(keys), "attribute": self.rng.choice(attrs),
-                            "score": self.rng.randint(0, 100)}
+                    body = {
+                        "trial": self.trial_id,
+                        "type": "rating",
+                        "condition": self.rng.choice(keys),
+                        "attribute": self.rng.choice(attrs),
+                        "score": self.rng.randint(0, 100),
+                    }
                 status, _, _ = b.timed(
-                    kind, lambda u=url, bd=body: PLAIN_POST(b, u, bd, str(uuid.uuid4()), csrf),
+                    kind,
+                    lambda u=url, bd=body: PLAIN_POST(b, u, bd, str(uuid.uuid4()), csrf),
                     expect=(200, 413, 429),
                 )
                 with self.count_lock:
@@ -486,15 +526,13 @@ def cpu_split(gunicorn_pgid: int) -> dict[str, float]:
     }
 
 
-
-
-
 def isolated_saves(port: int, landing: str, seconds: float = 3.0) -> list[float]:
     """The floor, measured in the same run on the idle server: one participant saving
     ratings back to back through gunicorn (the same requests, nobody else about)."""
     stats = Stats()
-    alone = Participant(-1, port, landing, stats, 0.0, time.monotonic() + 600, seconds,
-                        threading.Lock(), 1)
+    alone = Participant(
+        -1, port, landing, stats, 0.0, time.monotonic() + 600, seconds, threading.Lock(), 1
+    )
     alone.pace, alone.retries = 0.0, False
     alone.run()
     if alone.failed:
@@ -526,8 +564,7 @@ def verify(participants: list[Participant]) -> tuple[bool, list[str], dict[str, 
         session = Session.objects.get(token=p.token)
         trial = session.trials.get(position=p.trial_id)
         stored = {
-            (key, attr_id): (score, changes)
-            for key, attr_id, score, changes in _ratings(trial)
+            (key, attr_id): (score, changes) for key, attr_id, score, changes in _ratings(trial)
         }
         expected: dict[tuple[str, str], dict[str, Any]] = {}
         first_response: dict[str, tuple[int, bytes]] = {}
@@ -589,7 +626,7 @@ def verify(participants: list[Participant]) -> tuple[bool, list[str], dict[str, 
 
 
 def _ratings(trial: Any) -> list[tuple[str, str, int, int]]:
-    from listening.paradigms import get_paradigm
+    from listening.participant.paradigms import get_paradigm
 
     ids = get_paradigm(trial.kind).attribute_ids(trial.session.study)
     return [
@@ -611,7 +648,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--worker-connections", type=int, default=1000,
+        "--worker-connections",
+        type=int,
+        default=1000,
         help="gunicorn's cap on connections per worker (its default: 1000).",
     )
     parser.add_argument("--postgres", action="store_true")
@@ -621,7 +660,9 @@ def main() -> int:
         "--no-screening", action="store_true", help="Open the study without a headphone check."
     )
     parser.add_argument(
-        "--flood", type=int, default=0,
+        "--flood",
+        type=int,
+        default=0,
         help="Sessions that flood the server with events and answers once everyone is rating.",
     )
     parser.add_argument("--flood-connections", type=int, default=3, help="Per flooding session.")
@@ -648,7 +689,9 @@ def main() -> int:
 
         django.setup()
         live.start_server(
-            workers=args.workers, threads=args.threads, connections=args.worker_connections,
+            workers=args.workers,
+            threads=args.threads,
+            connections=args.worker_connections,
             log=str(folder / "access.log"),
         )
         port = live.port
@@ -664,13 +707,34 @@ def main() -> int:
         people = []
         for i in range(args.participants):
             start_at = begin + args.ramp * i / max(1, args.participants)
-            people.append(Participant(i, port, landing, stats, start_at, rating_until,
-                                      args.seconds, db_lock, args.seed * 100003 + i))
+            people.append(
+                Participant(
+                    i,
+                    port,
+                    landing,
+                    stats,
+                    start_at,
+                    rating_until,
+                    args.seconds,
+                    db_lock,
+                    args.seed * 100003 + i,
+                )
+            )
         flooders = []
         for i in range(args.flood):
-            flooder = Flooder(10_000 + i, port, landing, stats, begin, rating_until, args.seconds,
-                              db_lock, args.seed * 7919 + i, connections=args.flood_connections,
-                              batch=args.flood_batch)
+            flooder = Flooder(
+                10_000 + i,
+                port,
+                landing,
+                stats,
+                begin,
+                rating_until,
+                args.seconds,
+                db_lock,
+                args.seed * 7919 + i,
+                connections=args.flood_connections,
+                batch=args.flood_batch,
+            )
             # The flood starts once everyone has arrived and rates, and lasts --seconds:
             # it meets the steady state (everyone rates for --seconds after arriving).
             flooder.start_flood = begin + args.ramp + 5
@@ -690,18 +754,22 @@ def main() -> int:
 
         report(args, backend, stats, people, wall, hung)
         saves = stats.latency.get("rating save", [])
-        print(f"\nfloor, same run: one participant alone saving back to back through gunicorn, "
-              f"{len(floor)} saves: p50 {percentile(floor, 50) * 1000:.1f} ms, p95 "
-              f"{percentile(floor, 95) * 1000:.1f} ms; under load the p50 is "
-              f"{percentile(saves, 50) / percentile(floor, 50):.1f}x and the p95 "
-              f"{percentile(saves, 95) / percentile(floor, 50):.1f}x the floor's p50")
+        print(
+            f"\nfloor, same run: one participant alone saving back to back through gunicorn, "
+            f"{len(floor)} saves: p50 {percentile(floor, 50) * 1000:.1f} ms, p95 "
+            f"{percentile(floor, 95) * 1000:.1f} ms; under load the p50 is "
+            f"{percentile(saves, 50) / percentile(floor, 50):.1f}x and the p95 "
+            f"{percentile(saves, 95) / percentile(floor, 50):.1f}x the floor's p50"
+        )
         server_side(folder / "access.log")
         over_time(stats.saves, wall_started, probes, lone_lag)
         if flooders:
             flood_report(flooders, wall_started)
         cores = os.cpu_count() or 1
-        print(f"\nCPU during the run ({cores} cores, {wall * cores:.0f} core-seconds available): "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
+        print(
+            f"\nCPU during the run ({cores} cores, {wall * cores:.0f} core-seconds available): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items())
+        )
         ok, problems, counts = verify(people)
         print("\nverification in the database:")
         for name, value in counts.items():
@@ -715,9 +783,11 @@ def main() -> int:
         for note in stats.error_samples[:10]:
             print("  error:", note)
         passed = ok and not errors and not failed and not hung
-        print(f"\n{'PASS' if passed else 'FAIL'}: {errors} request errors, {len(failed)} "
-              f"participants failed, {len(hung)} hung, {len(problems)} storage problems "
-              f"(total run {time.monotonic() - t0:.0f} s)")
+        print(
+            f"\n{'PASS' if passed else 'FAIL'}: {errors} request errors, {len(failed)} "
+            f"participants failed, {len(hung)} hung, {len(problems)} storage problems "
+            f"(total run {time.monotonic() - t0:.0f} s)"
+        )
         return 0 if passed else 1
     finally:
         signal.alarm(0)
@@ -735,8 +805,10 @@ def flood_report(flooders: list[Flooder], started: float) -> None:
     """What the flooding sessions sent, what the server answered, and what it stored."""
     from listening.models import IdempotencyKey, ListenEvent, Session
 
-    print("\nflooding sessions (from "
-          f"{flooders[0].start_flood - started:.0f} s; honest saves in the windows after it):")
+    print(
+        "\nflooding sessions (from "
+        f"{flooders[0].start_flood - started:.0f} s; honest saves in the windows after it):"
+    )
     for f in flooders:
         total = sum(f.statuses.values())
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(f.statuses.items()))
@@ -746,9 +818,11 @@ def flood_report(flooders: list[Flooder], started: float) -> None:
             continue
         events = ListenEvent.objects.filter(session=session).count()
         keys = IdempotencyKey.objects.filter(session=session).count()
-        print(f"  flooder {f.number}: {total} requests on {f.connections} connections "
-              f"({answers}); stored {events} events, {keys} idempotency keys"
-              + (f"; FAILED {f.failed}" if f.failed else ""))
+        print(
+            f"  flooder {f.number}: {total} requests on {f.connections} connections "
+            f"({answers}); stored {events} events, {keys} idempotency keys"
+            + (f"; FAILED {f.failed}" if f.failed else "")
+        )
 
 
 def over_time(
@@ -771,10 +845,14 @@ def over_time(
     latency, cpu = by_window(saves), by_window((at, busy) for at, busy, _ in probes.cpu)
     steal = by_window((at, stolen) for at, _, stolen in probes.cpu)
     client, lone = by_window(probes.client_lag), by_window(lone_lag)
-    print("\nrating saves over time, with the machine's CPU (busy, stolen) and wake-up lag "
-          "(p95) of a client thread and of a lone process:")
-    print("| window s | saves | p50 ms | p95 ms | p99 ms | CPU busy | stolen | client lag ms "
-          "| lone lag ms |")
+    print(
+        "\nrating saves over time, with the machine's CPU (busy, stolen) and wake-up lag "
+        "(p95) of a client thread and of a lone process:"
+    )
+    print(
+        "| window s | saves | p50 ms | p95 ms | p99 ms | CPU busy | stolen | client lag ms "
+        "| lone lag ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
 
     def mean(values: list[float]) -> float:
@@ -782,12 +860,14 @@ def over_time(
 
     for index in sorted(latency):
         values = latency[index]
-        print(f"| {index * step:.0f}-{(index + 1) * step:.0f} | {len(values)} | "
-              f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
-              f"{percentile(values, 99) * 1000:.1f} | {mean(cpu[index]) * 100:.0f} % | "
-              f"{mean(steal[index]) * 100:.0f} % | "
-              f"{percentile(client[index], 95) * 1000:.1f} | "
-              f"{percentile(lone[index], 95) * 1000:.1f} |")
+        print(
+            f"| {index * step:.0f}-{(index + 1) * step:.0f} | {len(values)} | "
+            f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
+            f"{percentile(values, 99) * 1000:.1f} | {mean(cpu[index]) * 100:.0f} % | "
+            f"{mean(steal[index]) * 100:.0f} % | "
+            f"{percentile(client[index], 95) * 1000:.1f} | "
+            f"{percentile(lone[index], 95) * 1000:.1f} |"
+        )
 
 
 def server_side(log: Path) -> None:
@@ -809,28 +889,36 @@ def server_side(log: Path) -> None:
     print("| request | count | p50 ms | p95 ms | p99 ms |")
     print("|---|---|---|---|---|")
     for kind, values in sorted(times.items()):
-        print(f"| {kind} | {len(values)} | {percentile(values, 50) * 1000:.1f} | "
-              f"{percentile(values, 95) * 1000:.1f} | {percentile(values, 99) * 1000:.1f} |")
+        print(
+            f"| {kind} | {len(values)} | {percentile(values, 50) * 1000:.1f} | "
+            f"{percentile(values, 95) * 1000:.1f} | {percentile(values, 99) * 1000:.1f} |"
+        )
     print("requests per gunicorn worker:", sorted(per_worker.values(), reverse=True))
 
 
 def report(args, backend, stats: Stats, people, wall: float, hung) -> None:
     total = sum(len(v) for v in stats.latency.values())
     saves = stats.latency.get("rating save", [])
-    print(f"\n{args.participants} participants, {backend}, gunicorn {args.workers} workers x "
-          f"{args.threads} threads, rating phase ~{args.seconds:.0f} s each, arrivals over "
-          f"{args.ramp:.0f} s" + (", no headphone screening" if args.no_screening else ""))
-    print(f"wall {wall:.1f} s, {total} requests ({total / wall:.0f} req/s), "
-          f"{stats.bytes / 1e6:.0f} MB received, rating saves {len(saves)} "
-          f"({len(saves) / wall:.0f}/s overall)")
+    print(
+        f"\n{args.participants} participants, {backend}, gunicorn {args.workers} workers x "
+        f"{args.threads} threads, rating phase ~{args.seconds:.0f} s each, arrivals over "
+        f"{args.ramp:.0f} s" + (", no headphone screening" if args.no_screening else "")
+    )
+    print(
+        f"wall {wall:.1f} s, {total} requests ({total / wall:.0f} req/s), "
+        f"{stats.bytes / 1e6:.0f} MB received, rating saves {len(saves)} "
+        f"({len(saves) / wall:.0f}/s overall)"
+    )
     print("\n| request | count | errors | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|---|")
     order = sorted(stats.latency, key=lambda k: (k != "rating save", k))
     for kind in order:
         values = stats.latency[kind]
-        print(f"| {kind} | {len(values)} | {stats.errors.get(kind, 0)} | "
-              f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
-              f"{percentile(values, 99) * 1000:.1f} | {max(values) * 1000:.1f} |")
+        print(
+            f"| {kind} | {len(values)} | {stats.errors.get(kind, 0)} | "
+            f"{percentile(values, 50) * 1000:.1f} | {percentile(values, 95) * 1000:.1f} | "
+            f"{percentile(values, 99) * 1000:.1f} | {max(values) * 1000:.1f} |"
+        )
 
 
 if __name__ == "__main__":

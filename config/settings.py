@@ -54,10 +54,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "listening.middleware.ContentSecurityPolicyMiddleware",
-    "listening.middleware.PrivateCacheMiddleware",
-    "listening.middleware.NulCharacterMiddleware",
-    "listening.database_outage.DatabaseOutageMiddleware",
+    "listening.platform.middleware.ContentSecurityPolicyMiddleware",
+    "listening.platform.middleware.PrivateCacheMiddleware",
+    "listening.platform.middleware.NulCharacterMiddleware",
+    "listening.platform.database_outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -117,7 +117,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 # The languages of the participant pages' built-in texts (locale/<code>/LC_MESSAGES/django.po,
 # compiled by `make messages`). A study offers some of them (Study.languages); the participant's
-# browser picks one per session (listening.participant_language).
+# browser picks one per session (listening.participant.languages).
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
@@ -144,14 +144,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "listening.authentication.ThrottledBasicAuthentication",
+        "listening.platform.authentication.ThrottledBasicAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["listening.throttling.ApiUserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["listening.platform.throttling.ApiUserRateThrottle"],
     # Requests per user (see LISTENING_API_RATE below; read on each request).
     "DEFAULT_THROTTLE_RATES": {"user": None},
-    # Researcher rights (listening.researchers), not merely a login.
-    "DEFAULT_PERMISSION_CLASSES": ["listening.api.permissions.IsResearcher"],
-    "EXCEPTION_HANDLER": "listening.api.exceptions.exception_handler",
+    # Researcher rights (listening.research.researchers), not merely a login.
+    "DEFAULT_PERMISSION_CLASSES": ["listening.research.api.permissions.IsResearcher"],
+    "EXCEPTION_HANDLER": "listening.research.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
@@ -179,14 +179,14 @@ _tasks, RQ_QUEUES, _task_apps = task_settings(env_str("TASKS_BACKEND", "database
 TASKS = {"default": _tasks}
 INSTALLED_APPS += _task_apps
 
-# Crashed workers (listening/task_recovery.py): a db_worker that has not beaten for this many
-# seconds is gone (on its own machine, at once when its process has ended), and its running
-# task is queued again, up to this many attempts in all, then failed with its stimuli.
+# Crashed workers (listening/platform/task_recovery.py): a db_worker that has not beaten for
+# this many seconds is gone (on its own machine, at once when its process has ended), and its
+# running task is queued again, up to this many attempts in all, then failed with its stimuli.
 LISTENING_WORKER_STALE_SECONDS = env_int("LISTENING_WORKER_STALE_SECONDS", 60)
 LISTENING_TASK_ATTEMPTS = env_int("LISTENING_TASK_ATTEMPTS", 3)
 
 # The workspace's live dashboard refits the report's model on the answers so far at most
-# this often per study (listening/workspace/monitor.py); it is cached in between.
+# this often per study (listening/research/workspace/monitor.py); it is cached in between.
 LISTENING_MONITOR_ESTIMATE_SECONDS = env_int("LISTENING_MONITOR_ESTIMATE_SECONDS", 60)
 
 # The cache holds the rate limits (logins, new sessions, API): shared by every process
@@ -206,7 +206,7 @@ AUDIO_PREPARATION_MAX_BYTES = env_int("AUDIO_PREPARATION_MAX_BYTES", 2 * 2**30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops reading an upload as soon as it passes AUDIO_UPLOAD_MAX_BYTES.
 FILE_UPLOAD_HANDLERS = [
-    "listening.uploads.SizeLimitUploadHandler",
+    "listening.stimuli.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -231,7 +231,7 @@ if not 2 <= LISTENING_PLAYBACK_VARIANTS <= 32:
 # Participants: sessions expire after this many idle minutes; new sessions per address and hour.
 LISTENING_SESSION_IDLE_MINUTES = env_int("LISTENING_SESSION_IDLE_MINUTES", 48 * 60)
 LISTENING_SESSION_STARTS_PER_HOUR = env_int("LISTENING_SESSION_STARTS_PER_HOUR", 30)
-CSRF_FAILURE_VIEW = "listening.views.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "listening.participant.errors.csrf_failure"
 # What one participant session may write (answers and listening events): a sustained
 # rate of requests per second with a burst, per worker process (429 over it), and caps
 # on events per request, per trial and per session and on answers per trial (413).
@@ -273,7 +273,7 @@ else:
             f"LISTENING_TRUSTED_PROXIES={','.join(_proxies)!r} must be a proxy count "
             "or comma-separated addresses/networks"
         ) from None
-# Content-Security-Policy of every response (see listening/middleware.py).
+# Content-Security-Policy of every response (see listening/platform/middleware.py).
 LISTENING_CSP = env_str(
     "LISTENING_CSP",
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

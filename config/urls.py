@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from listening.admin import view_on_site
+from listening.research.admin import view_on_site
 
 urlpatterns = [
     # Before the admin's own: a malformed object id answers 404, not 500.
@@ -12,8 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    path("api/", include("listening.api.urls")),
-    path("studies/<int:pk>/results/", include("listening.results_urls")),
-    path("workspace/", include("listening.workspace.urls")),
-    path("", include("listening.urls")),
+    path("api/", include("listening.research.api.urls")),
+    path("studies/<int:pk>/results/", include("listening.research.results.urls")),
+    path("workspace/", include("listening.research.workspace.urls")),
+    path("", include("listening.participant.urls")),
 ]

@@ -27,7 +27,7 @@ PARTICIPANT_IMPORTS = (
     "analysis.stimuli.calibration",
     "analysis.stimuli.screening",
     "analysis.io",
-    "listening.screening",
+    "listening.participant.screening",
 )
 
 

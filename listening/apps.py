@@ -8,4 +8,7 @@ class ListeningConfig(AppConfig):
 
     def ready(self) -> None:
         # System checks, login receivers, and the receiver that fails half-done work.
-        from listening import checks, task_recovery, throttling  # noqa: F401
+        from listening.platform import checks, task_recovery, throttling  # noqa: F401
+
+        # The admin lives in listening.research.admin, which autodiscovery does not look in.
+        from listening.research import admin  # noqa: F401

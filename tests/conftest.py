@@ -22,6 +22,6 @@ def rng() -> np.random.Generator:
 @pytest.fixture(autouse=True)
 def _fresh_participant_rates() -> None:
     """Each test starts with full request buckets (the limiter lives in process memory)."""
-    from listening.throttling import session_rate_limiter
+    from listening.platform.throttling import session_rate_limiter
 
     session_rate_limiter.clear()

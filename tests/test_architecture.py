@@ -12,6 +12,12 @@ The layers of ``analysis/`` (documented in ``analysis/__init__.py``), lowest fir
 ``analysis.errors``, ``analysis.audio`` and ``analysis.io`` (the base); ``metrics``;
 ``stimuli`` (may use metrics); ``stats`` (independent of metrics and stimuli);
 ``report`` (may use stats); ``cli`` (may use everything).
+
+The packages of ``listening/`` (documented in ``listening/__init__.py``): ``models`` is the
+base and imports none of the others; ``platform`` (throttling, middleware, outage
+handling, authentication) uses only the models; ``stimuli`` (upload admission,
+preparation, tasks) never imports participant or research code; ``participant`` never
+imports ``research``; ``research`` may use all of them. None imports another in a circle.
 """
 
 from __future__ import annotations
@@ -60,14 +66,37 @@ def _analysis_rules() -> list[tuple[str, str]]:
     return rules
 
 
+LISTENING_PACKAGES = (
+    "listening.models",
+    "listening.platform",
+    "listening.stimuli",
+    "listening.participant",
+    "listening.research",
+)
+
+#: What each listening package may not import (who is served decides the direction).
+LISTENING_FORBIDDEN: Mapping[str, tuple[str, ...]] = {
+    "listening.models": (
+        "listening.platform",
+        "listening.stimuli",
+        "listening.participant",
+        "listening.research",
+    ),
+    "listening.platform": ("listening.stimuli", "listening.participant", "listening.research"),
+    "listening.stimuli": ("listening.participant", "listening.research"),
+    "listening.participant": ("listening.research",),
+}
+
 #: (importer prefix, imported prefix): no module under the first may import the second.
-FORBIDDEN: list[tuple[str, str]] = _analysis_rules()
+FORBIDDEN: list[tuple[str, str]] = _analysis_rules() + [
+    (package, other) for package, others in LISTENING_FORBIDDEN.items() for other in others
+]
 
 #: Sets of packages (or modules) between which imports must not go round in a circle.
-CYCLE_FREE: list[tuple[str, ...]] = [ANALYSIS_BASE + ANALYSIS_PACKAGES]
+CYCLE_FREE: list[tuple[str, ...]] = [ANALYSIS_BASE + ANALYSIS_PACKAGES, LISTENING_PACKAGES]
 
 #: Top-level directories whose modules are read.
-SOURCES = ("analysis",)
+SOURCES = ("analysis", "listening")
 
 
 def _under(name: str, prefix: str) -> bool:
@@ -198,6 +227,12 @@ def test_the_graph_covers_every_analysis_package(project_graph: Graph) -> None:
     assert "analysis.metrics.loudness" in project_graph["analysis.metrics.measure"]
 
 
+def test_the_graph_covers_every_listening_package(project_graph: Graph) -> None:
+    for package in LISTENING_PACKAGES:
+        assert package in project_graph, package
+    assert "listening.participant.paradigms" in project_graph["listening.participant.flow"]
+
+
 def test_no_forbidden_import(project_graph: Graph) -> None:
     assert violations(project_graph, FORBIDDEN) == []
 
@@ -223,6 +258,25 @@ def test_a_forbidden_import_is_reported() -> None:
         "(forbidden: analysis.metrics -> analysis.stats)",
         "analysis.stats.mixed -> django.db (forbidden: analysis -> django)",
     ]
+
+
+def test_a_listening_import_against_the_layers_is_reported() -> None:
+    graph = {
+        "listening.models.session": {"listening.participant.paradigms"},
+        "listening.participant.pages": {"listening.research.exports", "listening.models"},
+        "listening.stimuli.tasks": {"listening.participant.audio", "listening.models"},
+        "listening.research.admin": {"listening.participant", "listening.stimuli.tasks"},
+    }
+    assert violations(graph, FORBIDDEN) == [
+        "listening.models.session -> listening.participant.paradigms "
+        "(forbidden: listening.models -> listening.participant)",
+        "listening.participant.pages -> listening.research.exports "
+        "(forbidden: listening.participant -> listening.research)",
+        "listening.stimuli.tasks -> listening.participant.audio "
+        "(forbidden: listening.stimuli -> listening.participant)",
+    ]
+    circle = {**graph, "listening.participant.flow": {"listening.research.opening"}}
+    assert package_cycles(circle, LISTENING_PACKAGES) != []
 
 
 def test_a_prefix_matches_whole_name_parts_only() -> None:

@@ -2,7 +2,7 @@
 
 import django.db.models.functions.text
 import django.db.models.lookups
-import listening.genres
+import listening.models.genres
 from django.db import migrations, models
 
 
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='track',
             name='genre',
-            field=models.CharField(blank=True, help_text='Normalised: spaces collapsed, and the spelling of another track of the study when they differ only in case.', max_length=50, validators=[listening.genres.validate_genre]),
+            field=models.CharField(blank=True, help_text='Normalised: spaces collapsed, and the spelling of another track of the study when they differ only in case.', max_length=50, validators=[listening.models.genres.validate_genre]),
         ),
         migrations.RunPython(normalise_genres, migrations.RunPython.noop),
         migrations.AddConstraint(

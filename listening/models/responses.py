@@ -142,7 +142,7 @@ class ListenEvent(models.Model):
 class AudioDelivery(models.Model):
     """Bytes of a condition's file the server sent to the session that owns it.
 
-    One row per audio response, written when the response ends (listening.evidence):
+    One row per audio response, written when the response ends (listening.participant.evidence):
     the evidence, which a page cannot make up, that the audio of a trial reached the
     participant's browser. A page's listening events count only with it.
     """

@@ -10,21 +10,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import random
 import secrets
-from collections.abc import Hashable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from listening import evidence
-from listening.paradigms import PARADIGM_CHOICES, AnswerError, get_paradigm
-from listening.randomisation import plan_session
+from listening.models.errors import AnswerError
+from listening.models.paradigm_kinds import PARADIGM_CHOICES
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -174,7 +171,7 @@ class Session(models.Model):
             self.last_seen_at = now
             Session.objects.filter(pk=self.pk).update(last_seen_at=now)
 
-    def _move(self, state: str, *fields: str) -> None:
+    def move_to(self, state: str, *fields: str) -> None:
         self.state = state
         if state in self.FINISHED:
             self.ended_at = timezone.now()
@@ -186,90 +183,20 @@ class Session(models.Model):
     def record_consent(self, agree: bool) -> None:
         if agree:
             self.consent_at = timezone.now()
-            self._move(self.State.QUESTIONNAIRE, "consent_at")
+            self.move_to(self.State.QUESTIONNAIRE, "consent_at")
         else:
-            self._move(self.State.DECLINED)
+            self.move_to(self.State.DECLINED)
 
     def record_questionnaire(self, answers: dict[str, Any]) -> None:
         self.questionnaire = answers
-        self._move(self.State.CALIBRATION, "questionnaire")
-
-    def record_calibration(self) -> None:
-        """Confirm the volume is set; go on to the screening, or straight to training."""
-        self.calibrated_at = timezone.now()
-        if self.study.screening_tests():
-            self._move(self.State.SCREENING, "calibrated_at")
-        else:
-            self.start_training()
-
-    def screened(self, passed: bool, attempts_left: int) -> None:
-        """Apply a scored screening attempt: train, try again, or end with thanks."""
-        if passed:
-            self.start_training()
-        elif attempts_left <= 0:
-            self._move(self.State.SCREENED_OUT, "screening")
-        else:
-            self.save(update_fields=["screening"])
-
-    def start_training(self) -> None:
-        self.build_trials()
-        self._move(self.State.TRAINING, "screening", "calibrated_at", "plan")
+        self.move_to(self.State.CALIBRATION, "questionnaire")
 
     def record_final(self, answers: dict[str, Any]) -> None:
         self.final_questionnaire = answers
         self.completed_at = timezone.now()
-        self._move(self.State.COMPLETE, "final_questionnaire", "completed_at")
+        self.move_to(self.State.COMPLETE, "final_questionnaire", "completed_at")
 
     # -- the trials ----------------------------------------------------------------------------
-
-    def build_trials(self) -> None:
-        """Draw this participant's plan and create its trials and conditions (once).
-
-        Planning is serialised per study (a row lock on PostgreSQL; SQLite's immediate
-        transactions serialise all writers), so the exposure counts of concurrent
-        sessions are up to date and k-of-n balancing holds.
-        """
-        from listening.models.study import Study
-
-        with transaction.atomic():
-            study = Study.objects.select_for_update().get(pk=self.study_id)
-            if self.trials.exists():
-                return
-            paradigm = get_paradigm(study.paradigm)
-            tracks = {t.pk: t for t in study.tracks.prefetch_related("stimuli").order_by("pk")}
-            items: dict[Hashable, list[int]] = {
-                pk: paradigm.plan_items(study, t) for pk, t in tracks.items()
-            }
-            track_ids = [pk for pk in tracks if items[pk]]
-            previous = [
-                p
-                for p in Session.objects.filter(study=study)
-                .planned()
-                .exclude(pk=self.pk)
-                .values_list("plan", flat=True)
-                if isinstance(p, dict) and "track_order" in p
-            ]
-            k = study.trials_per_participant
-            seed = secrets.randbits(31)
-            plan = plan_session(
-                track_ids,
-                items,
-                min(k, len(track_ids)) if k else None,
-                previous,
-                seed,
-                balancing=study.balancing,
-            )
-            # Everything drawn after the plan (A/B sides, X) comes from one generator of the seed.
-            rng = random.Random(f"{seed}:trials")
-            order = plan["track_order"]
-            paradigm.build_training(self, tracks[order[0]], items[order[0]], rng)
-            position = 1
-            for track_id, conditions in zip(order, plan["condition_order"], strict=True):
-                position += len(
-                    paradigm.build_trials(self, tracks[track_id], conditions, rng, position)
-                )
-            plan["trials"] = position - 1
-            self.plan = plan
 
     def rated_trials(self) -> models.QuerySet[Trial]:
         return self.trials.filter(is_training=False)
@@ -285,26 +212,6 @@ class Session(models.Model):
             return self.rated_trials().exclude(state=Trial.State.DONE).order_by("position").first()
         return None
 
-    def submit_trial(self, trial: Trial) -> None:
-        """Close a trial after the server-side checks; move on to the next step when done."""
-        if self.is_finished:
-            raise AnswerError("This session is finished; its answers can no longer change.", 409)
-        current = self.current_trial()
-        if current is None or current.pk != trial.pk:
-            raise AnswerError(
-                "This trial was already submitted (perhaps in another tab); reload the page.", 409
-            )
-        problems = [] if trial.is_training else get_paradigm(trial.kind).submit_problems(trial)
-        if problems:
-            raise AnswerError(" ".join(problems))
-        trial.state = Trial.State.DONE
-        trial.completed_at = timezone.now()
-        trial.save(update_fields=["state", "completed_at"])
-        if trial.is_training:
-            self._move(self.State.TRIALS)
-        elif self.current_trial() is None:
-            self._move(self.State.FINAL_QUESTIONNAIRE)
-
     def trial_for_request_checks(self, trial_id: Any) -> None:
         """Refuse a request for a finished session or one whose trial id is not a number."""
         if self.is_finished:
@@ -319,41 +226,6 @@ class Session(models.Model):
         if trial is None:
             raise AnswerError(f"trial={trial_id!r} is not a trial of this session")
         return trial
-
-    def answer(self, body: Any) -> dict[str, Any]:
-        """Store one answer (or submit a trial) from the page; return the response JSON.
-
-        Call inside a transaction with this session's row locked, so two tabs of one
-        session cannot interleave.
-        """
-        if not isinstance(body, dict):
-            raise AnswerError("the request body must be a JSON object")
-        current = self.current_trial()
-        asked = body.get("trial")
-        if current is not None and current.position == asked and not isinstance(asked, bool):
-            trial = current  # the usual case, found with one query
-            self.trial_for_request_checks(asked)
-        else:
-            trial = self.trial_for_request(asked)
-        if trial.state == Trial.State.DONE:
-            raise AnswerError(
-                "This trial was already submitted (perhaps in another tab); reload the page.", 409
-            )
-        if current is None or current.pk != trial.pk:
-            raise AnswerError("This is not the current trial; reload the page.", 409)
-        if body.get("type") == "submit":
-            self.submit_trial(trial)
-            return {"next_url": self.url()}
-        limit = settings.LISTENING_ANSWERS_PER_TRIAL
-        if trial.answer_count >= limit:
-            raise AnswerError(
-                f"trial={trial.position} has reached its limit of {limit} saved answers; "
-                "nothing more is stored for it.",
-                413,
-            )
-        get_paradigm(trial.kind).save_answer(trial, body)
-        Trial.objects.filter(pk=trial.pk).update(answer_count=F("answer_count") + 1)
-        return {"saved": True}
 
     def record_events(self, body: Any) -> int:
         """Store a batch of listening events for one trial; return how many were stored."""
@@ -507,13 +379,6 @@ class Trial(models.Model):
             .order_by("position")
         )
 
-    def played_keys(self) -> list[str]:
-        """Keys of the conditions the server's evidence shows were played (listening.evidence):
-        their file delivered to this session and their listening time on the server's clock."""
-        conditions = self.listening_conditions()
-        ids = evidence.played(self, conditions, self.session.study)
-        return sorted(c.key for c in conditions if c.pk in ids)
-
     def next_trial(self) -> Trial | None:
         """The rated trial after this one (the first one after the training), if any."""
         return (
@@ -535,30 +400,6 @@ class Trial(models.Model):
             return []
         return sorted(following.conditions.values_list("key", flat=True))
 
-    def page_data(self) -> dict[str, Any]:
-        """Everything the trial page needs (the JSON the JavaScript reads); names nothing."""
-        session = self.session
-        study = session.study
-        data = get_paradigm(self.kind).describe(self)
-        data.update(
-            paradigm=self.kind,
-            mode="training" if self.is_training else "trial",
-            trial={
-                "id": self.position,
-                "position": max(self.position, 1),
-                "total": session.plan.get("trials", 1),
-            },
-            audio_url_template="/a/{key}",
-            save_url=session.url("answers"),
-            events_url=session.url("events"),
-            next_url=f"/p/{session.token}/",
-            state_url=session.url("current"),
-            prefetch=self.prefetch_keys(),
-            sample_rate=study.sample_rate,
-            played=[] if self.is_training else self.played_keys(),
-        )
-        return data
-
 
 class Condition(models.Model):
     """One playable item of a trial, known to the browser only by its opaque key."""
@@ -571,13 +412,11 @@ class Condition(models.Model):
         X = "x", "ABX unknown"
 
     #: Roles that play a version another condition of the trial also plays: they are served
-    #: another dithered copy (listening.playback_variants) so no two files of a trial match.
+    #: another dithered copy (listening.stimuli.playback_variants) so no two files of a trial match.
     VARIANT_ROLES = (Role.HIDDEN_REFERENCE, Role.X)
 
     trial = models.ForeignKey(Trial, models.CASCADE, related_name="conditions")
-    stimulus = models.ForeignKey(
-        "listening.Stimulus", models.RESTRICT, related_name="conditions"
-    )
+    stimulus = models.ForeignKey("listening.Stimulus", models.RESTRICT, related_name="conditions")
     position = models.PositiveSmallIntegerField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.TEST)
     key = models.CharField(max_length=64, unique=True, default=new_condition_key, editable=False)
@@ -599,9 +438,3 @@ class Condition(models.Model):
     def is_rated(self) -> bool:
         """Everything but the open reference is answered about."""
         return self.role != self.Role.REFERENCE
-
-    def playback_file(self) -> Any:
-        """The prepared file this condition plays: its session's dithered copy."""
-        from listening.playback_variants import session_variant
-
-        return session_variant(self)

@@ -128,7 +128,7 @@ class Stimulus(models.Model):
         null=True, blank=True, help_text="True peak of the prepared file at 32x oversampling, dBTP."
     )
     # Independently TPDF-dithered copies of the prepared file, all of one size: each session
-    # is served one (listening.playback_variants), so no two sessions share a file's bytes.
+    # is served one (listening.stimuli.playback_variants), so no two sessions share a file's bytes.
     prepared_pool = models.JSONField(default=list, blank=True)
     mono_source = models.BooleanField(
         default=False, help_text="Made from a mono upload: plays as dual mono."

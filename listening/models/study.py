@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from listening.paradigms import PARADIGM_CHOICES, get_paradigm
+from listening.models.paradigm_kinds import PARADIGM_CHOICES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -33,7 +33,7 @@ DEMO_DESCRIPTION = (
 
 
 #: Upper bounds of the numeric settings (the model's validators; the API, admin and import
-#: all read them). Structured settings have theirs in listening.study_settings.
+#: all read them). Structured settings have theirs in listening.models.study_settings.
 MAX_EXCERPT_SECONDS = 120.0
 MAX_TRIALS = 1000
 MAX_ABX_REPETITIONS = 50
@@ -71,7 +71,7 @@ def new_public_token() -> str:
 class StudyQuerySet(models.QuerySet["Study"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> StudyQuerySet:
         """Studies the user owns or collaborates on; none without researcher rights."""
-        from listening.researchers import is_researcher
+        from listening.models.rights import is_researcher
 
         if not is_researcher(user):
             return self.none()
@@ -121,7 +121,7 @@ class Study(models.Model):
 
     class Balancing(models.TextChoices):
         # Both draw every trial's order anew and choose the least-heard tracks first
-        # (listening.randomisation); they differ in how orders balance across sessions.
+        # (listening.participant.randomisation); they differ in how orders balance across sessions.
         RANDOM = "random", "Uniformly random orders of tracks and of each trial's versions"
         BALANCED = "balanced", "Williams balanced Latin squares (exact balance across sessions)"
 
@@ -232,9 +232,9 @@ class Study(models.Model):
     consent_text = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
     # The languages participants may get (codes of settings.LANGUAGES; the browser picks one
-    # per session, listening.participant_language) and the researcher's translations of the
+    # per session, listening.participant.languages) and the researcher's translations of the
     # texts above, {language: {"consent_text": ..., "attributes": {name: {"name": ...}}}}:
-    # schema in listening.study_settings; a text not translated falls back to the field's.
+    # schema in listening.models.study_settings; a text not translated falls back to the field's.
     languages = models.JSONField(default=default_languages, blank=True)
     translations = models.JSONField(default=dict, blank=True)
     questionnaire = models.JSONField(default=list, blank=True)
@@ -267,7 +267,7 @@ class Study(models.Model):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ("-created_at",)
-        # Researcher rights (listening.researchers): held by the Researchers group.
+        # Researcher rights (listening.research.researchers): held by the Researchers group.
         permissions = (("conduct_research", "Can create and run studies"),)
         constraints = (
             models.CheckConstraint(
@@ -432,9 +432,9 @@ class Study(models.Model):
         return {name: getattr(self, name) for name in self.PREPARATION_FIELDS}
 
     def clean(self) -> None:
-        """Check the settings together and against the schema (listening.study_settings);
+        """Check the settings together and against the schema (listening.models.study_settings);
         the structured ones are stored normalised."""
-        from listening.study_settings import (
+        from listening.models.study_settings import (
             CLEANERS,
             check_descriptions_match,
             translation_problems,
@@ -447,7 +447,7 @@ class Study(models.Model):
                 f"of {self.excerpt_length:g} s"
             ]
         if self.pk is not None:
-            from listening.material_checks import excerpt_problems
+            from listening.models.spans import excerpt_problems
 
             problems = excerpt_problems(self, self.excerpt_start, self.excerpt_length)
             if problems:
@@ -540,36 +540,6 @@ class Study(models.Model):
                 for s in track.stimuli.all()
             )
         return rows
-
-    def problems_before_opening(self) -> list[str]:
-        """List every reason the study cannot open yet (empty when it can)."""
-        from listening.models.stimulus import Stimulus
-
-        problems = []
-        if self.status == self.Status.OPEN:
-            problems.append("the study is already open")
-        problems.extend(f"settings: {p}" for p in self.settings_problems())
-        for track in self.tracks.prefetch_related("stimuli"):
-            fingerprint = track.fingerprint()
-            for stimulus in track.stimuli.all():
-                state = stimulus.effective_status(fingerprint)
-                if state == Stimulus.Status.FAILED:
-                    problems.append(f"{stimulus.describe()} failed: {stimulus.error}")
-                elif state != Stimulus.Status.READY:
-                    problems.append(f"{stimulus.describe()} is not prepared yet ({state})")
-            problems.extend(f"track {track.title!r}: {p}" for p in track.blinding_problems())
-        problems.extend(get_paradigm(self.paradigm).validate(self))
-        return problems
-
-    def open(self) -> None:
-        """Open the study to participants, or raise ValidationError listing every reason not to."""
-        problems = self.problems_before_opening()
-        if problems:
-            raise ValidationError(problems)
-        self.status = self.Status.OPEN
-        self.opened_at = timezone.now()
-        self.closed_at = None
-        self.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
 
     def close(self) -> None:
         self.status = self.Status.CLOSED

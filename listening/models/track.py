@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
-from listening.genres import GENRE_MAX_LENGTH, validate_genre
+from listening.models.genres import GENRE_MAX_LENGTH, validate_genre
 
 if TYPE_CHECKING:
     from listening.models.stimulus import Stimulus
@@ -64,8 +64,8 @@ class Track(models.Model):
         return self.title
 
     def clean(self) -> None:
-        """Normalise the genre (see listening.genres) and check its length."""
-        from listening.genres import canonical_genre
+        """Normalise the genre (see listening.models.genres) and check its length."""
+        from listening.models.genres import canonical_genre
 
         self.genre = canonical_genre(self.genre, self.study if self.study_id else None)
 

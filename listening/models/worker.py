@@ -1,4 +1,7 @@
-"""Task workers that are alive: each beats here while it runs (see listening.task_recovery)."""
+"""Task workers that are alive: each beats here while it runs.
+
+See listening.platform.task_recovery.
+"""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread
 
 from listening.models import Stimulus
-from listening.preparation import measure_track
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
+from listening.stimuli.preparation import measure_track
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

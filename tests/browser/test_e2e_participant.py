@@ -20,8 +20,8 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import OperationalError
 from django.test.testcases import LiveServerThread
 
-from listening import evidence
 from listening.models import Rating, Session, Study
+from listening.participant import evidence
 
 # Playwright's sync API runs an event loop in the test thread, and Django refuses ORM calls
 # from a thread with a running loop; the calls here are plain synchronous test code.

@@ -10,7 +10,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from listening.models import Study
-from listening.researchers import grant_researcher
+from listening.research.opening import problems_before_opening
+from listening.research.researchers import grant_researcher
 from tests.browser.test_e2e_participant import SerialWSGIServer  # noqa: F401  (one thread)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -126,7 +127,7 @@ def test_a_researcher_builds_launches_and_copies_the_prolific_url(
     page.get_by_role("heading", name="The study cannot open yet").wait_for()
     missing = page.locator("#problems li").all_inner_texts()
     assert missing  # a study without audio cannot open, and says why
-    assert study.problems_before_opening() == missing
+    assert problems_before_opening(study) == missing
     audit(page, "launch with missing items", problems)
     assert Study.objects.get().status == Study.Status.DRAFT
     assert errors == []

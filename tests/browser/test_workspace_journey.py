@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from listening.models import Session, Study
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 from tests.browser.test_e2e_participant import (
     Recorder,
     db,

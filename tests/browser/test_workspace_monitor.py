@@ -48,7 +48,7 @@ def sign_in(page, live_server, user) -> None:
 def test_the_dashboard_updates_in_place(live_server, page) -> None:
     from django.contrib.auth.models import User
 
-    from listening.researchers import grant_researcher
+    from listening.research.researchers import grant_researcher
     from tests.listening.results_fixtures import ready_study, simulate
 
     owner = User.objects.create_user("monitor-researcher", password="pw-monitor-1")

@@ -23,7 +23,7 @@ from django.test import Client
 from django.test.testcases import LiveServerThread
 
 from listening.models import Session, Study
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 from tests.listening.base import versions, wav_bytes
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from analysis.audio import resample
 from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 from listening.models import Stimulus, Study, Track
-from listening.preparation import file_sha256, inspect_original, store_original
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
+from listening.stimuli.preparation import file_sha256, inspect_original, store_original
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 from django.test import Client
 from django.utils import timezone
 
-from listening.audio_serving import PARTICIPANT_COOKIE
 from listening.models import Session, Study, Track, Trial
-from listening.preparation import prepare_track
+from listening.participant.audio import PARTICIPANT_COOKIE
+from listening.research.opening import open_study
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase, versions
 
 #: Names that must never reach a participant's browser.
@@ -79,7 +80,7 @@ def build_study(
         )
         prepare_track(track.pk)
     study.refresh_from_db()
-    study.open()
+    open_study(study)
     return study
 
 

@@ -24,8 +24,8 @@ from django.test import Client
 from django.urls import get_resolver
 from django.urls.resolvers import URLPattern, URLResolver
 
-from listening.audio_serving import PARTICIPANT_COOKIE
 from listening.models import Condition, Stimulus
+from listening.participant.audio import PARTICIPANT_COOKIE
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 # Open to anyone by design: the home page, a study's public link (it shows the study's

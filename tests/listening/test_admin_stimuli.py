@@ -7,9 +7,9 @@ import io
 import soundfile as sf
 from django.test import override_settings
 
-from listening.admin import grouped_metrics, key_metrics
 from listening.models import Stimulus
-from listening.preparation import measure_track, prepare_track
+from listening.research.admin import grouped_metrics, key_metrics
+from listening.stimuli.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, BaseTestCase
 
 
@@ -106,7 +106,7 @@ class WorkerLogTestCase(BaseTestCase):
         self.study.anchors = False
         self.study.save()
         track = self.add_full_track("Logged song", seed=6, human=False)
-        with self.assertLogs("listening.preparation", level="INFO") as logs:
+        with self.assertLogs("listening.stimuli.preparation", level="INFO") as logs:
             prepare_track(track.pk)
         text = "\n".join(logs.output)
         where = f"study {self.study.pk} 'Masters study', track {track.pk} 'Logged song'"

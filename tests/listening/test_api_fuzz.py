@@ -25,7 +25,7 @@ from schemathesis.generation import GenerationMode
 
 from config.wsgi import application
 from listening.models import Study, Track
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 from tests.listening.base import DUMMY
 
 # A fast hasher: Basic authentication checks the password on every generated request.

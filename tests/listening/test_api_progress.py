@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import override_settings
 
 from listening.models import Stimulus, Study
-from listening.preparation import prepare_track
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import IMMEDIATE, BaseTestCase
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django.http import HttpResponse
 
-from listening.audio_serving import PARTICIPANT_COOKIE, attach_participant, parse_range
 from listening.models import Condition, Session, Stimulus, Trial
+from listening.participant.audio import PARTICIPANT_COOKIE, attach_participant, parse_range
 from tests.listening.base import BaseTestCase, versions, wav_bytes
 
 

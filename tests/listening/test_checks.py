@@ -7,7 +7,7 @@ import tempfile
 
 from django.test import SimpleTestCase, override_settings
 
-from listening.checks import check_audio_settings, check_media_root, check_task_backend
+from listening.platform.checks import check_audio_settings, check_media_root, check_task_backend
 from tests.listening.base import IMMEDIATE
 
 

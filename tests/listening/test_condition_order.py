@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from scipy import stats
 
 from listening.models import Session, Study
-from listening.randomisation import williams_square
+from listening.participant import flow
+from listening.participant.randomisation import williams_square
 from tests.listening.participant_fixtures import ParticipantTestCase
 
 NO_SCREENING = {"tests": []}
@@ -32,7 +33,7 @@ def plan_sessions(study: Study, n: int) -> list[Session]:
     sessions = []
     for _ in range(n):
         session = Session.objects.create(study=study, state=Session.State.CALIBRATION)
-        session.start_training()
+        flow.start_training(session)
         sessions.append(session)
     return sessions
 
@@ -122,7 +123,7 @@ class MushraOrderTestCase(OrderTestMixin, ParticipantTestCase):
         before = orders(p.session)
         plan = dict(p.session.plan)
         first = p.trial_data("training")
-        p.session.build_trials()  # a second call (a retried request) draws nothing new
+        flow.build_trials(p.session)  # a second call (a retried request) draws nothing new
         p.refresh()
         assert orders(p.session) == before
         assert p.session.plan == plan

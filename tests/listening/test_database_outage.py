@@ -9,7 +9,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from listening.database_outage import DatabaseOutageMiddleware
+from listening.platform.database_outage import DatabaseOutageMiddleware
 
 
 def middleware() -> DatabaseOutageMiddleware:

@@ -9,7 +9,7 @@ from django.test import TransactionTestCase, override_settings
 from django_tasks_db.models import DBTaskResult
 
 from listening.models import Stimulus
-from listening.tasks import enqueue_preparation
+from listening.stimuli.tasks import enqueue_preparation
 from tests.listening.base import StudyFixtures, TemporaryMediaRootMixin
 
 DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -26,8 +26,8 @@ class DatabaseWorkerTestCase(StudyFixtures, TemporaryMediaRootMixin, Transaction
         call_command("db_worker", batch=True, interval=0, stdout=io.StringIO())
         statuses = set(DBTaskResult.objects.values_list("task_path", "status"))
         assert statuses == {
-            ("listening.tasks.prepare_track_task", "SUCCESSFUL"),
-            ("listening.tasks.measure_track_task", "SUCCESSFUL"),
+            ("listening.stimuli.tasks.prepare_track_task", "SUCCESSFUL"),
+            ("listening.stimuli.tasks.measure_track_task", "SUCCESSFUL"),
         }
         assert self.study.progress()["ready"] == 4
         assert Stimulus.objects.get(role="master").metrics

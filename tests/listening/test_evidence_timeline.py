@@ -1,4 +1,7 @@
-"""listening.evidence on its own: byte coverage and the listening timeline (no database)."""
+"""listening.participant.evidence on its own: byte coverage and the listening timeline.
+
+No database.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listening.evidence import covers, listening, server_times
 from listening.models import ListenEvent, Trial
+from listening.participant.evidence import covers, listening, server_times
 
 PAGE = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)  # when the server served the trial page
 

@@ -7,7 +7,7 @@ from django.test import SimpleTestCase
 from rest_framework.exceptions import NotFound
 
 from analysis.errors import AlignmentError, SilentAudioError
-from listening.api.exceptions import exception_handler
+from listening.research.api.exceptions import exception_handler
 
 
 class ExceptionHandlerTestCase(SimpleTestCase):

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from listening.exports import TABLES
 from listening.models import Study
+from listening.research.exports import TABLES
 from tests.listening.base import BaseTestCase
 from tests.listening.results_fixtures import ready_study, simulate
 

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from listening.exports import ROW_BUILDERS, TABLES, export_chunks, write_bundle
 from listening.models import Session, Stimulus, Study, Track
+from listening.research.exports import ROW_BUILDERS, TABLES, export_chunks, write_bundle
 from tests.listening.base import BaseTestCase
 from tests.listening.results_fixtures import ready_study, simulate
 

@@ -9,8 +9,8 @@ import pandas as pd
 
 from analysis.report import SIMULATED_BANNER
 from analysis.stats import abx_tests, analyse_study, objective_table, preference_tests
-from listening import exports
 from listening.models import AbxAnswer, PreferenceAnswer, Rating, Session, Stimulus, Study
+from listening.research import exports
 from tests.listening.base import BaseTestCase
 from tests.listening.results_fixtures import ATTRIBUTES, read_csv, ready_study, simulate
 

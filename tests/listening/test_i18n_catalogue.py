@@ -13,7 +13,7 @@ import polib
 import pytest
 from django.utils import translation
 
-from listening.participant_strings import SCRIPT_STRINGS, page_strings
+from listening.participant.strings import SCRIPT_STRINGS, page_strings
 from tests.listening.i18n_pages import LANGUAGES, REPO
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]|\{(\w+)\}")
@@ -110,7 +110,7 @@ def test_plurals_follow_the_count() -> None:
 
 
 #: What `makemessages` reads for the participant catalogue (README, Languages).
-IGNORED = (".venv/*", "var/*", "staticfiles/*", "tests/*", "listening/workspace/*")
+IGNORED = (".venv/*", "var/*", "staticfiles/*", "tests/*", "listening/research/workspace/*")
 IGNORED += ("templates/workspace/*", "benchmarks/*", "scripts/*", "analysis/*", "docs/*")
 
 

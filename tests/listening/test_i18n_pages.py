@@ -16,8 +16,8 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from listening.models import Session
-from listening.participant_strings import SCREENING_STRINGS, SCRIPT_STRINGS, page_strings
-from listening.views.access import MESSAGES, message
+from listening.participant.access import MESSAGES, message
+from listening.participant.strings import SCREENING_STRINGS, SCRIPT_STRINGS, page_strings
 from tests.listening.i18n_pages import (
     LANGUAGES,
     page_json,

@@ -10,10 +10,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 
-from listening import participant_language
 from listening.models import Session, Study
-from listening.study_settings import clean_languages, clean_translations
-from listening.study_translations import StudyTranslationsForm
+from listening.models.study_settings import clean_languages, clean_translations
+from listening.models.study_translations import StudyTranslationsForm
+from listening.participant import languages
 from tests.listening.base import BaseTestCase
 from tests.listening.i18n_pages import page_json, parse, visible_texts
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
@@ -88,7 +88,7 @@ class LanguageChoiceTestCase(ParticipantTestCase):
         assert "Über Sie" in visible_texts(html)
 
     def test_the_sessions_export_names_each_sessions_language(self) -> None:
-        from listening.exports import session_rows
+        from listening.research.exports import session_rows
 
         german, english = self.started("de-DE"), self.started("fr")
         columns, rows = session_rows(self.open_study)
@@ -168,7 +168,7 @@ class LanguageRuleTestCase(BaseTestCase):
         return Study(owner=self.researcher, title="x", languages=languages)
 
     def test_the_first_accepted_language_of_the_study_wins(self) -> None:
-        choose = participant_language.for_study
+        choose = languages.for_study
         study = self.make_study(["de", "es"])
         assert choose(self.request("es-MX,es;q=0.9,de;q=0.8"), study) == "es"
         assert choose(self.request("de-AT"), study) == "de"

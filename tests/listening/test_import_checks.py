@@ -17,8 +17,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from listening.exports import readme_text, stimulus_rows
 from listening.models import Stimulus, Study
+from listening.research.exports import readme_text, stimulus_rows
 from tests.listening.base import IMMEDIATE, BaseTestCase, versions, wav_bytes
 
 HEADER = ["track", "genre", "file", "role", "system", "provider"]

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from listening.models import AudioDelivery, ListenEvent, Study, Trial
+from listening.stimuli.playback_variants import session_variant
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 ATTRIBUTES = ("overall-quality", "clarity")
@@ -173,7 +174,7 @@ class EvidenceTestCase(ParticipantTestCase):
         self.p.fetch_audio(self.data)
         first = self.trial.conditions.get(key=self.keys[0])
         AudioDelivery.objects.filter(condition=first).delete()
-        size = first.playback_file().size
+        size = session_variant(first).size
         half = self.p.client.get(f"/a/{self.keys[0]}", HTTP_RANGE=f"bytes=0-{size // 2}")
         b"".join(half.streaming_content)
         assert self.events(*self.timed_plays(1.1)).status_code == 200

@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from listening.models import Stimulus, Study
-from listening.researchers import is_researcher
+from listening.models.rights import is_researcher
 from tests.listening.base import BaseTestCase
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from listening.models import Condition, Rating, Session, Stimulus, Study, Trial
-from listening.paradigms import PARADIGM_CHOICES, PARADIGMS
+from listening.models.paradigm_kinds import PARADIGM_CHOICES
+from listening.participant.paradigms import PARADIGMS
 from tests.listening.base import BaseTestCase
 
 

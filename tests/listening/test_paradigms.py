@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from listening.models import Stimulus, Study, Track
-from listening.paradigms import get_paradigm
+from listening.participant.paradigms import get_paradigm
 from tests.listening.base import BaseTestCase
 
 
@@ -65,3 +65,11 @@ class ParadigmValidationTestCase(BaseTestCase):
         assert self.problems("mushra", attributes=[]) == [
             "MUSHRA needs at least one attribute to rate"
         ]
+
+
+def test_the_registry_offers_exactly_the_kinds_the_models_accept() -> None:
+    from listening.models.paradigm_kinds import PARADIGM_CHOICES, PARADIGM_LABELS
+    from listening.participant.paradigms import PARADIGMS
+
+    assert list(PARADIGMS) == list(PARADIGM_LABELS)
+    assert [(kind, cls.label) for kind, cls in PARADIGMS.items()] == PARADIGM_CHOICES

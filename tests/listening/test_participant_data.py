@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from listening.models import Session, Stimulus
-from listening.participant_data import PARTICIPANT_TABLES, participant_counts
+from listening.research.participant_data import PARTICIPANT_TABLES, participant_counts
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 

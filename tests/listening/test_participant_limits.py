@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from listening.models import IdempotencyKey, ListenEvent, Rating, Trial
-from listening.throttling import SessionRateLimiter, session_rate_limiter
+from listening.platform.throttling import SessionRateLimiter, session_rate_limiter
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 

@@ -18,10 +18,10 @@ import soundfile as sf
 from django.conf import settings
 from django.http import HttpResponse
 
-from listening.audio_serving import PARTICIPANT_COOKIE, attach_participant
 from listening.models import Condition, Session, Stimulus, Trial
-from listening.playback_variants import variant_index
-from listening.preparation import prepare_track
+from listening.participant.audio import PARTICIPANT_COOKIE, attach_participant
+from listening.stimuli.playback_variants import variant_index
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import BaseTestCase
 
 LSB_24 = 2.0**-23

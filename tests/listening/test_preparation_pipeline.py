@@ -20,7 +20,8 @@ from analysis.metrics.true_peak import true_peak
 from analysis.stimuli.excerpt import ExcerptSpec, apply_fades, conform, cut_excerpt
 from analysis.stimuli.levels import TRUE_PEAK_MARGIN_DB
 from listening.models import Stimulus, Track
-from listening.preparation import measure_track, prepare_track
+from listening.research.opening import problems_before_opening
+from listening.stimuli.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, RATE, BaseTestCase, versions
 
 STUDY_RATE = 48000
@@ -240,7 +241,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         assert not stranger.prepared
         others = self.track.stimuli.exclude(pk=stranger.pk)
         assert all(s.status == "ready" for s in others)
-        assert "Wrong song" in " ".join(self.study.problems_before_opening())
+        assert "Wrong song" in " ".join(problems_before_opening(self.study))
 
     def test_it_fails_a_master_whose_excerpt_would_be_too_short(self) -> None:
         short = versions("pop", 4)["human"][: round(7.0 * RATE)]  # the excerpt runs to 9 s
@@ -264,7 +265,7 @@ class PipelineBehaviourTestCase(BaseTestCase):
         assert self.stored_files("prepared") == []
 
     def test_it_runs_as_a_background_task_per_track(self) -> None:
-        from listening.tasks import enqueue_preparation
+        from listening.stimuli.tasks import enqueue_preparation
 
         with self.captureOnCommitCallbacks(execute=True):
             queued = enqueue_preparation(self.study)

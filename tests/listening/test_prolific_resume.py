@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from listening.audio_serving import PARTICIPANT_COOKIE
 from listening.models import Session
+from listening.participant.audio import PARTICIPANT_COOKIE
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 REFUSAL = "already started"

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from scipy import stats
 
-from listening.randomisation import (
+from listening.participant.randomisation import (
     choose_tracks,
     count_exposures,
     plan_session,

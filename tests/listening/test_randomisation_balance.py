@@ -1,6 +1,6 @@
 """Across 1,000 simulated sessions: orders drawn per trial, balanced condition x position.
 
-Two statistical checks of ``listening.randomisation`` (issue 13.1), each also run on
+Two statistical checks of ``listening.participant.randomisation`` (issue 13.1), each also run on
 deliberately broken planners to show that it can fail:
 
 * within a session no letter-to-condition mapping holds through the session: the
@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from listening.randomisation import count_exposures, plan_session, williams_square
+from listening.participant.randomisation import count_exposures, plan_session, williams_square
 
 SESSIONS = 1000
 TRACKS = [1, 2, 3]

@@ -1,6 +1,6 @@
 """The rating autosave's short path answers exactly as the general path, in three statements.
 
-``listening.rating_autosave`` handles a well-formed rating on the current trial and hands
+``listening.participant.autosave`` handles a well-formed rating on the current trial and hands
 everything else to ``Session.answer``. Two participants of one study get the same
 seeded random sequences of requests (good ratings, bad ones, replays, submits, idle
 minutes, a closed study), one with the short path and one without it; their answers and
@@ -21,8 +21,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from listening import rating_autosave
 from listening.models import IdempotencyKey, Rating, Session, Study, Trial
+from listening.participant import autosave
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 ATTRIBUTES = ("overall-quality", "clarity", "loudness", 5)
@@ -56,7 +56,7 @@ class Twin:
 
     def send(self, body: Any, key: str | None) -> tuple[int, Any]:
         """POST an answer; the other twin's condition keys become their positions."""
-        real = rating_autosave.save
+        real = autosave.save
 
         def counted(*args: Any) -> Any:
             answered = real(*args)
@@ -65,7 +65,7 @@ class Twin:
 
         replacement = counted if self.short_path else (lambda *args: None)
         headers = {} if key is None else {"key": key}
-        with mock.patch.object(rating_autosave, "save", replacement):
+        with mock.patch.object(autosave, "save", replacement):
             if key is None:
                 response = self.p.client.post(
                     self.p.url("answers"), data=body, content_type="application/json"
@@ -334,8 +334,8 @@ class ShortPathTests(ParticipantTestCase):
 
 def test_well_formed_accepts_only_complete_in_range_ratings() -> None:
     good = {"trial": 1, "type": "rating", "condition": "abc", "attribute": "x", "score": 0}
-    assert rating_autosave.well_formed(good)
-    assert rating_autosave.well_formed({**good, "score": 100})
+    assert autosave.well_formed(good)
+    assert autosave.well_formed({**good, "score": 100})
     for change in (
         {"type": "abx"},
         {"trial": True},
@@ -349,6 +349,6 @@ def test_well_formed_accepts_only_complete_in_range_ratings() -> None:
         {"score": False},
         {"score": 50.0},
     ):
-        assert not rating_autosave.well_formed({**good, **change}), change
-    assert not rating_autosave.well_formed([good])
-    assert not rating_autosave.well_formed({k: v for k, v in good.items() if k != "score"})
+        assert not autosave.well_formed({**good, **change}), change
+    assert not autosave.well_formed([good])
+    assert not autosave.well_formed({k: v for k, v in good.items() if k != "score"})

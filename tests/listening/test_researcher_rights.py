@@ -1,7 +1,7 @@
 """Researcher rights are an explicit permission, checked the same way everywhere.
 
 Being logged in is not enough, nor is staff status: the API, the admin, the results
-pages and ``import_study --owner`` all ask :func:`listening.researchers.is_researcher`
+pages and ``import_study --owner`` all ask :func:`listening.models.rights.is_researcher`
 (the ``listening.conduct_research`` permission, given by the Researchers group;
 superusers have every right).
 """
@@ -18,7 +18,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from listening.models import Study
-from listening.researchers import GROUP, PERMISSION, grant_researcher, is_researcher
+from listening.models.rights import PERMISSION, is_researcher
+from listening.research.researchers import GROUP, grant_researcher
 from tests.listening.base import BaseTestCase, upload, versions, wav_bytes
 
 
@@ -39,9 +40,11 @@ class ResearcherRightsTestCase(BaseTestCase):
         assert not is_researcher(self.staff)
         self.researcher.is_active = False
         assert not is_researcher(self.researcher)
-        assert Group.objects.get(name=GROUP).permissions.filter(
-            codename=PERMISSION.split(".")[1]
-        ).exists()
+        assert (
+            Group.objects.get(name=GROUP)
+            .permissions.filter(codename=PERMISSION.split(".")[1])
+            .exists()
+        )
 
     def test_accounts_without_the_right_cannot_use_the_api(self) -> None:
         for user in (self.member, self.staff):

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from django.core.cache import cache
 
-from listening.screening import clip, grant
+from listening.participant.screening import clip, grant
 from tests.listening.participant_fixtures import ParticipantTestCase
 
 

@@ -11,7 +11,7 @@ from unittest import mock
 from django.conf import settings
 from django.test import Client
 
-from listening import screening
+from listening.participant import screening
 from tests.listening.base import BaseTestCase
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 

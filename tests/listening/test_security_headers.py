@@ -6,7 +6,7 @@ import re
 
 from django.core.cache import cache
 
-from listening.middleware import policy_for
+from listening.platform.middleware import policy_for
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 STRICT = (

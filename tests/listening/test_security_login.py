@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from listening.throttling import login_throttle
+from listening.platform.throttling import login_throttle
 from tests.listening.base import BaseTestCase
 
 ADMIN_LOGIN = "/admin/login/?next=/admin/"

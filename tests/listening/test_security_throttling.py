@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.test import RequestFactory, SimpleTestCase, override_settings
 from rest_framework.test import APIClient
 
-from listening.throttling import client_address
+from listening.platform.throttling import client_address
 from tests.listening.base import BaseTestCase
 from tests.listening.participant_fixtures import ParticipantTestCase
 

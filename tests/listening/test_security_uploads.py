@@ -19,7 +19,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test import RequestFactory, override_settings
 
 from listening.models import Stimulus
-from listening.uploads import SizeLimitUploadHandler
+from listening.stimuli.uploads import SizeLimitUploadHandler
 from tests.listening.base import BaseTestCase, versions, wav_bytes
 
 BOUNDARY = "----listening-test-boundary"

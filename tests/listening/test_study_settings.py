@@ -1,4 +1,4 @@
-"""A study's settings pass one schema (listening.study_settings) wherever they come from.
+"""A study's settings pass one schema (listening.models.study_settings) wherever they come from.
 
 The API, the admin's study form and import_study refuse what the schema refuses, with
 the reason, and a study whose stored settings do not pass cannot open.
@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from listening.models import Study
+from listening.research.opening import problems_before_opening
 from tests.listening.base import BaseTestCase, versions, wav_bytes
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
@@ -170,7 +171,7 @@ class OpeningWithBadSettingsTestCase(ParticipantTestCase):
             status="draft", questionnaire=[{"name": "age", "type": "integer", "min": "abc"}]
         )
         study = Study.objects.get(pk=self.open_study.pk)
-        problems = study.problems_before_opening()
+        problems = problems_before_opening(study)
         assert any("questionnaire" in p and "min" in p for p in problems), problems
         response = self.login(self.researcher).post(f"/api/studies/{study.pk}/open/")
         assert response.status_code == 400
@@ -199,7 +200,11 @@ def test_a_new_study_screens_with_each_tests_recommended_pass_mark() -> None:
     from listening.models import Study
 
     study = Study.objects.create(owner=User.objects.create_user("r"), title="Defaults")
-    assert study.screening_config()["pass_marks"] == DEFAULT_PASS_MARK == {
-        "antiphase": 5,
-        "huggins": 6,
-    }
+    assert (
+        study.screening_config()["pass_marks"]
+        == DEFAULT_PASS_MARK
+        == {
+            "antiphase": 5,
+            "huggins": 6,
+        }
+    )

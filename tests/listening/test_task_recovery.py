@@ -22,7 +22,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from listening.models import Stimulus, TaskWorker
-from listening.task_recovery import process_runs, recover_lost_tasks
+from listening.platform.task_recovery import process_runs, recover_lost_tasks
+from listening.research.opening import problems_before_opening
 from tests.listening.base import (
     IMMEDIATE,
     BaseTestCase,
@@ -53,7 +54,7 @@ class TaskRecoveryTestCase(BaseTestCase):
         return DBTaskResult.objects.create(
             status="RUNNING",
             args_kwargs={"args": [self.track.pk, False], "kwargs": {}},
-            task_path=f"listening.tasks.{path}_track_task",
+            task_path=f"listening.stimuli.tasks.{path}_track_task",
             backend_name="default",
             worker_ids=list(workers),
             started_at=timezone.now() - timedelta(seconds=started_ago),
@@ -103,12 +104,12 @@ class TaskRecoveryTestCase(BaseTestCase):
         task = self.running(*workers)
         assert recover_lost_tasks()["failed"] == [str(task.pk)]
         assert self.status(task) == "FAILED"
-        assert task.exception_class_path == "listening.task_recovery.WorkerLost"
+        assert task.exception_class_path == "listening.platform.task_recovery.WorkerLost"
         mix = Stimulus.objects.get(pk=self.mix.pk)
         assert mix.status == "failed"
         assert "the worker running it stopped (killed, or out of memory) 3 times" in mix.error
         assert mix.effective_status(self.track.fingerprint()) == "failed"
-        problems = self.study.problems_before_opening()
+        problems = problems_before_opening(self.study)
         assert any("stopped (killed, or out of memory)" in p for p in problems), problems
 
     def test_a_given_up_measurement_says_so_on_the_masters(self) -> None:
@@ -138,11 +139,11 @@ class TaskRecoveryTestCase(BaseTestCase):
 class FailedTaskTestCase(BaseTestCase):
     @override_settings(TASKS=IMMEDIATE)
     def test_a_task_that_raises_leaves_no_stimulus_processing(self) -> None:
-        from listening.tasks import prepare_track_task
+        from listening.stimuli.tasks import prepare_track_task
 
         track = self.add_full_track("Song", human=False)
         with mock.patch(
-            "listening.preparation._sync_anchor_rows", side_effect=RuntimeError("a bug")
+            "listening.stimuli.preparation._sync_anchor_rows", side_effect=RuntimeError("a bug")
         ):
             prepare_track_task.enqueue(track.pk, False)
         states = set(Stimulus.objects.filter(track=track).values_list("status", "error"))
@@ -161,7 +162,7 @@ class FailedTaskTestCase(BaseTestCase):
         from django_tasks.base import TaskError
         from django_tasks.signals import task_finished
 
-        from listening.tasks import prepare_track_task
+        from listening.stimuli.tasks import prepare_track_task
 
         track = self.add_full_track("Song", human=False)
         Stimulus.objects.filter(track=track).update(status="processing")
@@ -197,7 +198,7 @@ class WorkerRegistrationTestCase(StudyFixtures, TemporaryMediaRootMixin, Transac
         task = DBTaskResult.objects.create(
             status="RUNNING",
             args_kwargs={"args": [track.pk, False], "kwargs": {}},
-            task_path="listening.tasks.prepare_track_task",
+            task_path="listening.stimuli.tasks.prepare_track_task",
             backend_name="default",
             worker_ids=["killed"],
             started_at=timezone.now(),

@@ -26,7 +26,7 @@ from analysis.stimuli.synthesis import (
     with_sub_bass,
 )
 from listening.models import Stimulus, Study
-from listening.preparation import prepare_track
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import RATE, BaseTestCase
 
 CEILING = -1.0

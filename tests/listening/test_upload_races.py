@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from listening import preparation
 from listening.models import Stimulus
+from listening.stimuli import preparation
 from tests.listening.base import BaseTestCase, upload, versions, wav_bytes
 
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 DUMP = """
 from listening.models import ListenEvent, Rating
-from listening.paradigms import get_paradigm
+from listening.participant.paradigms import get_paradigm
 rows = []
 for r in Rating.objects.select_related("trial__session__study", "condition"):
     ids = get_paradigm(r.trial.kind).attribute_ids(r.trial.session.study)
@@ -305,7 +305,8 @@ def test_audio_through_gunicorn_is_the_stored_file(deployment: Deployment) -> No
     key = person.trial["conditions"][0]["key"]
     stored_path = deployment.query(
         "from listening.models import Condition\n"
-        f"result = Condition.objects.get(key={key!r}).playback_file().path\n"
+        "from listening.stimuli.playback_variants import session_variant\n"
+        f"result = session_variant(Condition.objects.get(key={key!r})).path\n"
     )
     stored = Path(stored_path).read_bytes()
     whole = person.browser.get(f"/a/{key}")

@@ -17,7 +17,7 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
 from config.redis_cache import RedisCache
-from listening import throttling
+from listening.platform import throttling
 
 pytestmark = pytest.mark.slow
 

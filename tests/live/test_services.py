@@ -91,7 +91,8 @@ def test_media_on_s3_compatible_storage(tmp_path: Path, s3: dict[str, str]) -> N
         assert part.body == whole.body[4:100]
         name = live.query(
             "from listening.models import Condition\n"
-            f"result = Condition.objects.get(key={key!r}).playback_file().name\n"
+            "from listening.stimuli.playback_variants import session_variant\n"
+            f"result = session_variant(Condition.objects.get(key={key!r})).name\n"
         )
         stored = client.get_object(Bucket="listening-media", Key=f"media/{name}")  # type: ignore[attr-defined]
         assert stored["Body"].read() == whole.body
@@ -194,7 +195,7 @@ def test_screening_blocks_are_kept_in_s3_compatible_storage(
     s3: dict[str, str], settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A block generated once is stored in the bucket and read back by another process."""
-    from listening import screening
+    from listening.participant import screening
 
     options = {
         "bucket_name": s3["AWS_STORAGE_BUCKET_NAME"],

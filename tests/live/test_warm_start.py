@@ -109,6 +109,6 @@ def test_a_participants_visit_imports_nothing_after_the_wsgi_warm_up(
 
 def test_without_the_warm_up_the_visit_imports_the_heavy_modules(deployment: Deployment) -> None:
     imported = walk(deployment, warm=False)
-    heavy = ("config.urls", "listening.views.participant", "analysis.stimuli.screening", "scipy")
+    heavy = ("config.urls", "listening.participant.pages", "analysis.stimuli.screening", "scipy")
     for name in heavy:
         assert name in imported

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from listening.researchers import grant_researcher
+from listening.research.researchers import grant_researcher
 
 
 @pytest.fixture

@@ -247,7 +247,8 @@ def test_descriptions_are_saved_by_attribute_and_reach_the_trial_page(signed_in:
     assert signed_in.post(NEW, data).status_code == 302
     study = Study.objects.get()
     assert study.attribute_descriptions == {"punch": "How hard the drums hit."}
-    # What the participant's trial data carries (listening.paradigms: study.attribute_items).
+    # What the participant's trial data carries
+    # (listening.participant.paradigms: study.attribute_items).
     assert study.attribute_items() == [
         {"id": "clarity", "label": "Clarity"},
         {"id": "punch", "label": "Punch", "description": "How hard the drums hit."},

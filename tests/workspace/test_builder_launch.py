@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.test import Client, override_settings
 
 from listening.models import Study
-from listening.views.participant import EXTERNAL_IDS
+from listening.participant.pages import EXTERNAL_IDS
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 from tests.workspace.builder_data import builder_data
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from listening.models import Session, Stimulus, Study, Track
-from listening.throttling import login_throttle
+from listening.platform.throttling import login_throttle
 
 LOGIN = "/workspace/login/"
 

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from listening.workspace import charts
-from listening.workspace.charts import Interval
+from listening.research.workspace import charts
+from listening.research.workspace.charts import Interval
 
 SVG = "{http://www.w3.org/2000/svg}"
 

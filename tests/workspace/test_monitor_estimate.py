@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from analysis.stats import analyse_study
 from listening.models import Rating, Study
-from listening.workspace import monitor
+from listening.research.workspace import monitor
 from tests.listening.results_fixtures import ready_study, simulate, streamed
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.http import Http404
 from django.test import RequestFactory
 
 from listening.models import Study
-from listening.workspace.access import study_for
-from listening.workspace.navigation import STUDY_TABS, study_tabs
+from listening.research.workspace.access import study_for
+from listening.research.workspace.navigation import STUDY_TABS, study_tabs
 
 pytestmark = pytest.mark.django_db
 

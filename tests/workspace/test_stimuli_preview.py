@@ -12,7 +12,7 @@ from django.apps import apps
 from django.test import Client
 
 from listening.models import Stimulus
-from listening.workspace.preview import SESSION_KEY
+from listening.research.workspace.preview import SESSION_KEY
 from tests.listening.participant_fixtures import Participant, build_study
 
 pytestmark = pytest.mark.django_db

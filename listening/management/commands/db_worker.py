@@ -1,6 +1,6 @@
 """django-tasks-db's ``db_worker``, which also recovers the tasks of workers that died.
 
-Registered and beating while it runs (listening.task_recovery), it queues again (or
+Registered and beating while it runs (listening.platform.task_recovery), it queues again (or
 gives up on) the tasks left RUNNING by a worker that was killed, when it starts and
 every so often after. Options are the library's; the default ``--worker-id`` says where
 the worker runs (``host:pid:random``).
@@ -13,7 +13,7 @@ from typing import Any
 
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
-from listening.task_recovery import new_worker_id, registered_worker
+from listening.platform.task_recovery import new_worker_id, registered_worker
 
 
 class Command(DatabaseWorkerCommand):

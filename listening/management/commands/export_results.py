@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from listening.exports import TABLES, export_chunks, export_filename, write_bundle
 from listening.models import Study
+from listening.research.exports import TABLES, export_chunks, export_filename, write_bundle
 
 FORMATS = ("csv", "json", "webmushra", "bundle")
 

@@ -27,18 +27,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
-from listening.genres import canonical_genre
-from listening.manifest import ManifestError, ManifestRow, read_manifest
-from listening.material_checks import (
-    MasterMatch,
-    Span,
-    fitted_excerpt,
-    fix_for,
-    match_master,
-)
 from listening.models import Stimulus, Study, Track
-from listening.paradigms import PARADIGMS
-from listening.preparation import (
+from listening.models.genres import canonical_genre
+from listening.models.rights import is_researcher
+from listening.models.spans import Span, fitted_excerpt, fix_for
+from listening.participant.paradigms import PARADIGMS
+from listening.research.researchers import GROUP
+from listening.stimuli.manifest import ManifestError, ManifestRow, read_manifest
+from listening.stimuli.material_checks import MasterMatch, match_master
+from listening.stimuli.preparation import (
     OriginalInfo,
     check_source_policy,
     copy_original,
@@ -46,8 +43,7 @@ from listening.preparation import (
     prepare_track,
     save_original_row,
 )
-from listening.researchers import GROUP, is_researcher
-from listening.tasks import enqueue_preparation, measure_track_task
+from listening.stimuli.tasks import enqueue_preparation, measure_track_task
 
 ROLES = {"mix", "master"}
 SYSTEMS = {"ai", "human"}

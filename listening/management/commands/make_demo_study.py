@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from listening.models import Study
 from listening.models.study import DEMO_DESCRIPTION
-from listening.researchers import grant_researcher
+from listening.research.opening import open_study
+from listening.research.researchers import grant_researcher
 
 GENRES = ("pop", "rock", "jazz", "classical", "electronic")
 RESEARCHER = "researcher"
@@ -140,7 +141,7 @@ class Command(BaseCommand):
         }
         study.save(update_fields=["languages", "translations", "updated_at"])
         try:
-            study.open()
+            open_study(study)
         except ValidationError as exc:
             raise CommandError(
                 "the demo study did not open:\n  " + "\n  ".join(exc.messages)

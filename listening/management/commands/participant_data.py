@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from listening.participant_data import (
+from listening.research.participant_data import (
     JSON_ENCODER,
     erase_participant,
     find_session,

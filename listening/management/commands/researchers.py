@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from listening.researchers import (
+from listening.models.rights import is_researcher
+from listening.research.researchers import (
     GROUP,
     grant_researcher,
-    is_researcher,
     researcher_users,
     revoke_researcher,
 )
@@ -52,5 +52,6 @@ class Command(BaseCommand):
                     self.stderr.write(
                         f"{name} keeps researcher rights (superuser or a direct permission)"
                     )
-            self.stdout.write(f"{name}: {'added to' if action == 'add' else 'removed from'} "
-                              f"{GROUP}")
+            self.stdout.write(
+                f"{name}: {'added to' if action == 'add' else 'removed from'} {GROUP}"
+            )

@@ -1,6 +1,6 @@
 """Create clearly marked simulated participants, so a demo study has results to show.
 
-Each simulated session goes through the platform's own planning (``Session.build_trials``:
+Each simulated session goes through the platform's own planning (``flow.build_trials``:
 the study's paradigm, balancing and randomisation) and then answers every trial from a
 seeded model, the additive model of :mod:`analysis.stats.simulation`:
 
@@ -27,8 +27,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.stats.simulation import CONDITIONS, LEVELS, STRENGTHS
-from listening.exports import condition_kind
-from listening.forms import questionnaire_fields
 from listening.models import (
     AbxAnswer,
     Condition,
@@ -38,6 +36,9 @@ from listening.models import (
     Study,
     Trial,
 )
+from listening.participant import flow
+from listening.participant.forms import questionnaire_fields
+from listening.research.exports import condition_kind
 
 #: Mean score per condition kind (systems by name), from analysis.stats.simulation.
 LEVEL = {
@@ -118,7 +119,7 @@ class Command(BaseCommand):
             screening={"passed": True, "simulated": True} if study.screening_tests() else {},
         )
         try:
-            session.build_trials()
+            flow.build_trials(session)
         except ValueError as exc:  # randomisation: no track has anything to play
             raise CommandError(
                 f"study {study.pk} has no prepared stimuli to plan trials from ({exc}); "
