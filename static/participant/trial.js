@@ -374,7 +374,7 @@ export function mountTrial(root, data, paradigm, options = {}) {
   // ---------------------------------------------------------------- listening bookkeeping
   // A condition is heard from a play or a switch to it until the next switch or pause:
   // the same events, timed the same way, from which the server decides what was played
-  // (listening.evidence), so the page never shows as played what the server refuses.
+  // (listening.participant.evidence), so the page never shows as played what the server refuses.
   const need = () => Math.min(rules.min_listen_seconds ?? 1.0, player.duration / 2);
   let heard = null; // the index heard since heardSince, or null while paused
   let heardSince = performance.now();
