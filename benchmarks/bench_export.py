@@ -13,7 +13,8 @@ anchors per trial), then times, each in a fresh subprocess so that the peak memo
   monitor_tables  the live dashboard's floor: the ratings, ABX and preference tables read
                   back as the report reads them (listening.research.exports.analysis_tables)
   monitor_fit     the live dashboard's refit: those tables plus the primary model on every
-                  participant (listening.research.workspace.monitor.fit_estimate; cached between refits)
+                  participant (listening.research.workspace.monitor.fit_estimate;
+                  cached between refits)
 
 Usage: python benchmarks/bench_export.py [--participants 1000] [--trials 20]
 """
