@@ -182,7 +182,7 @@ def _stream(
     if request.method == "GET" and last == size - 1:
         streaming = FileRest(counted, length, status=status, content_type="audio/flac")
     else:
-        content = _read(counted, length) if request.method == "GET" else iter(())
+        content = read_range(counted, length) if request.method == "GET" else iter(())
         streaming = Tallied(content, status=status, content_type="audio/flac")
         streaming.counted = counted
     streaming.on_sent = on_sent
@@ -284,7 +284,7 @@ class FileRest(Tallied):
     block_size = _CHUNK
 
     def __init__(self, f: CountingFile, length: int, **kwargs: Any) -> None:
-        super().__init__(_read(f, length), **kwargs)
+        super().__init__(read_range(f, length), **kwargs)
         self.counted = self.file_to_stream = f
 
     def close(self) -> None:
@@ -296,7 +296,8 @@ class FileRest(Tallied):
             super().close()
 
 
-def _read(f: IO[bytes] | CountingFile, length: int) -> Iterator[bytes]:
+def read_range(f: IO[bytes] | CountingFile, length: int) -> Iterator[bytes]:
+    """Yield ``length`` bytes of ``f`` from where it stands, in chunks; close it at the end."""
     try:
         while length > 0:
             chunk = f.read(min(_CHUNK, length))

@@ -20,10 +20,9 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from listening.models import Stimulus
-from listening.participant.audio import parse_range
+from listening.participant.audio import parse_range, read_range
 
 KINDS = ("original", "prepared")
-_CHUNK = 64 * 1024
 _TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
@@ -65,7 +64,7 @@ def stimulus_audio(request: HttpRequest, pk: int, kind: str) -> HttpResponseBase
     f = stored.open("rb")
     f.seek(first)
     length = last - first + 1
-    body = _read(f, length) if request.method == "GET" else _closed(f)
+    body = read_range(f, length) if request.method == "GET" else _closed(f)
     response = StreamingHttpResponse(
         body, status=206 if partial else 200, content_type=content_type
     )
@@ -75,18 +74,6 @@ def stimulus_audio(request: HttpRequest, pk: int, kind: str) -> HttpResponseBase
     if partial:
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     return response
-
-
-def _read(f: IO[bytes], length: int) -> Iterator[bytes]:
-    try:
-        while length > 0:
-            chunk = f.read(min(_CHUNK, length))
-            if not chunk:
-                break
-            length -= len(chunk)
-            yield chunk
-    finally:
-        f.close()
 
 
 def _closed(f: IO[bytes]) -> Iterator[bytes]:

@@ -124,6 +124,55 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: The forest plots, from the report's results: (StudyResults attribute, kind, columns and text).
+PANELS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "primary",
+        "ratings",
+        {
+            "label": "attribute",
+            "estimate": "estimate",
+            "low": "ci_low",
+            "high": "ci_high",
+            "p": "p_holm",
+            "title": "Human − AI, rating points (crossed mixed model, 95 % CI)",
+            "unit": "rating points (human − AI)",
+            "null": 0.0,
+        },
+    ),
+    (
+        "preference_model",
+        "preference",
+        {
+            "label": "attribute",
+            "estimate": "prob",
+            "low": "prob_ci_low",
+            "high": "prob_ci_high",
+            "p": "p_holm",
+            "scale": 100,
+            "title": "AB: share preferring the human master, % (logistic mixed model, 95 % CI)",
+            "unit": "% preferring human (50 = no preference)",
+            "null": 50.0,
+        },
+    ),
+    (
+        "abx_model",
+        "abx",
+        {
+            "label": "pair",
+            "estimate": "prob",
+            "low": "prob_ci_low",
+            "high": "prob_ci_high",
+            "p": "p",
+            "scale": 100,
+            "title": "ABX: share of correct answers, % (logistic mixed model, 95 % CI)",
+            "unit": "% correct (50 = guessing)",
+            "null": 50.0,
+        },
+    ),
+]
+
+
 def _panel(kind: str, table: Any, **spec: Any) -> dict[str, Any]:
     """One forest plot's rows from a result table (non-finite values become None)."""
     scale = spec.get("scale", 1.0)
@@ -179,53 +228,10 @@ def fit_estimate(study: Study) -> dict[str, Any]:
         return out
     if results.screening is not None:
         out["kept_after_screening"] = int(results.screening.n_after)
-    if results.primary is not None:
-        out["panels"].append(
-            _panel(
-                "ratings",
-                results.primary,
-                label="attribute",
-                estimate="estimate",
-                low="ci_low",
-                high="ci_high",
-                p="p_holm",
-                title="Human − AI, rating points (crossed mixed model, 95 % CI)",
-                unit="rating points (human − AI)",
-                null=0.0,
-            )
-        )
-    if results.preference_model is not None:
-        out["panels"].append(
-            _panel(
-                "preference",
-                results.preference_model,
-                label="attribute",
-                estimate="prob",
-                low="prob_ci_low",
-                high="prob_ci_high",
-                p="p_holm",
-                scale=100,
-                title="AB: share preferring the human master, % (logistic mixed model, 95 % CI)",
-                unit="% preferring human (50 = no preference)",
-                null=50.0,
-            )
-        )
-    if results.abx_model is not None:
-        out["panels"].append(
-            _panel(
-                "abx",
-                results.abx_model,
-                label="pair",
-                estimate="prob",
-                low="prob_ci_low",
-                high="prob_ci_high",
-                p="p",
-                scale=100,
-                title="ABX: share of correct answers, % (logistic mixed model, 95 % CI)",
-                unit="% correct (50 = guessing)",
-                null=50.0,
-            )
-        )
+    for attribute, kind, spec in PANELS:
+        table = getattr(results, attribute)
+        if table is not None:
+            out["panels"].append(_panel(kind, table, **spec))
     if not any(r["estimate"] is not None for panel in out["panels"] for r in panel["rows"]):
         out["panels"] = []
         out["reason"] = (
