@@ -263,6 +263,18 @@ class Study(models.Model):
         "accept_mono",
         "accept_lossy",
     )
+    #: What each trial asks of participants and how trials are drawn (the builder's and the
+    #: API's "checks before next" and trial settings).
+    TRIAL_FIELDS = (
+        "trials_per_participant",
+        "balancing",
+        "abx_repetitions",
+        "ab_allow_no_preference",
+        "must_play_all",
+        "must_move_all",
+        "require_100",
+        "min_listen_seconds",
+    )
 
     class Meta:
         verbose_name_plural = "studies"
