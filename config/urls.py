@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from listening.research.admin import view_on_site
+from listening.research.admin.site import view_on_site
 
 urlpatterns = [
     # Before the admin's own: a malformed object id answers 404, not 500.

@@ -2,7 +2,7 @@
 
 The model field's choices come from here, so the models need no paradigm code; each
 paradigm class in ``listening.participant.paradigms`` takes its label from here, and
-``tests/listening/test_paradigms.py`` checks the registry offers exactly these kinds.
+``tests/listening/participant/test_paradigms.py`` checks the registry offers exactly these kinds.
 """
 
 from __future__ import annotations

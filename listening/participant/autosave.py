@@ -19,7 +19,8 @@ general path answers it, so every refusal and its wording stay in one place: a r
 that is not such a rating, an unknown session, another trial or condition, an attribute
 the study does not rate, a replayed key, a closed study, and a session whose activity is
 due to be recorded (once a minute; it is also the one that may have expired).
-``tests/listening/test_rating_autosave.py`` holds both paths to the same answers and rows.
+``tests/listening/participant/test_rating_autosave.py`` holds both paths to the same answers
+and rows.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import soundfile as sf
 from scipy.signal import lfilter
 
 from tests import crafted_audio as crafted
-from tests.listening.test_security_uploads import BOUNDARY, multipart
+from tests.listening.stimuli.test_security_uploads import BOUNDARY, multipart
 from tests.live.deployment import REPO, SUITE_ON_POSTGRES, Deployment, postgres_available
 from tests.live.participant_http import Browser, Reply, form_of
 

@@ -39,7 +39,7 @@ _TYPES = {
 @require_safe
 def stimulus_audio(request: HttpRequest, pk: int, kind: str) -> HttpResponseBase:
     """Stream a stimulus's original or prepared file to a researcher who may see it."""
-    from listening.research.admin import StimulusAdmin
+    from listening.research.admin.stimuli import StimulusAdmin
 
     model_admin = admin.site._registry[Stimulus]
     if kind not in KINDS or not isinstance(model_admin, StimulusAdmin):

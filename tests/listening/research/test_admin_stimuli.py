@@ -8,7 +8,7 @@ import soundfile as sf
 from django.test import override_settings
 
 from listening.models import Stimulus
-from listening.research.admin import grouped_metrics, key_metrics
+from listening.research.admin.metrics import grouped_metrics, key_metrics
 from listening.stimuli.preparation import measure_track, prepare_track
 from tests.listening.base import IMMEDIATE, BaseTestCase
 

@@ -95,7 +95,9 @@ def test_update_sets_the_timeout_and_treats_an_expired_value_as_missing(both: li
 @pytest.mark.django_db(transaction=True)
 def test_update_holds_the_row_lock_while_it_computes(both: list[Any]) -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite admits one writer at a time (tests/listening/test_sqlite_backend.py)")
+        pytest.skip(
+            "SQLite admits one writer at a time (tests/listening/platform/test_sqlite_backend.py)"
+        )
     database = both[0]
     database.set("held", 1, timeout=60)
     row = database.make_and_validate_key("held")

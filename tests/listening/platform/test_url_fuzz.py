@@ -1,6 +1,6 @@
 """Fuzz every route's path parameters: no URL, however malformed, gives a server error.
 
-The routes come from the resolver (tests.listening.test_access_sweep.url_patterns), so
+The routes come from the resolver (tests.listening.research.test_access_sweep.url_patterns), so
 a new view is fuzzed as soon as it is routed. Each parameter gets values of its kind
 and hostile ones: ids (huge, negative, zero, real ones), UUIDs, tokens, slugs, and any
 text, percent-encoded as a browser would send it. Every request goes as an anonymous
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from listening.models import Session, Stimulus, Study, Track
 from tests.listening.base import DUMMY
-from tests.listening.test_access_sweep import GROUP, url_patterns
+from tests.listening.research.test_access_sweep import GROUP, url_patterns
 
 FUZZ = settings(
     max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)

@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from listening.models import Study
 from listening.participant.pages import EXTERNAL_IDS
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
-from tests.workspace.builder_data import builder_data
+from tests.listening.research.workspace.builder_data import builder_data
 
 
 class LaunchTestCase(ParticipantTestCase):

@@ -27,7 +27,7 @@ from django.db.utils import ConnectionHandler
 
 from config.sqlite_backend.base import DatabaseWrapper
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def wrapper(
@@ -201,7 +201,7 @@ def test_a_process_that_dies_holding_the_lock_releases_it(database: Path) -> Non
     code = (
         "import os, sys, time\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "from tests.listening.test_sqlite_backend import wrapper, begin\n"
+        "from tests.listening.platform.test_sqlite_backend import wrapper, begin\n"
         "c = wrapper(sys.argv[2]); begin(c); c.cursor().execute('SELECT 1')\n"
         "print('holding', flush=True); time.sleep(60)\n"
     )

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from listening.models import Study
-from tests.workspace.builder_data import builder_data, form_data
+from tests.listening.research.workspace.builder_data import builder_data, form_data
 
 NEW = "/workspace/studies/new/"
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.services import cache_from_url, media_storage, task_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),

@@ -25,7 +25,7 @@ from listening.models import Stimulus
 from listening.stimuli.preparation import measure_track, prepare_track
 from tests import crafted_audio as crafted
 from tests.listening.base import BaseTestCase, upload, versions, wav_bytes
-from tests.listening.test_security_uploads import BOUNDARY, multipart
+from tests.listening.stimuli.test_security_uploads import BOUNDARY, multipart
 
 #: The attack's file: 655,350 Hz stereo for 1,790 s (17.5 GiB as float64).
 ATTACK = crafted.flac(rate=655_350, frames=1790 * 655_350)
