@@ -27,7 +27,7 @@ from listening.research.exports import bundle_response
 from listening.research.opening import open_study, problems_before_opening
 from listening.research.researchers import NOT_A_COLLABORATOR, find_collaborators
 from listening.stimuli.admission import admit_upload
-from listening.stimuli.preparation import (
+from listening.stimuli.originals import (
     uploaded_path,
 )
 from listening.stimuli.tasks import enqueue_preparation, enqueue_track
