@@ -63,7 +63,7 @@ def _key() -> str:
 def _encode(blocks: list[Any], rate: int) -> tuple[bytes, ...]:
     """Encode clips as 24-bit FLAC padded to one size (so sizes say nothing)."""
     from analysis.io import write_audio
-    from listening.stimuli.preparation import pad_flac_files
+    from listening.stimuli.flac_padding import pad_flac_files
 
     with tempfile.TemporaryDirectory() as folder:
         paths = []

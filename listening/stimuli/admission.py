@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from listening.stimuli.material_checks import check_upload
-from listening.stimuli.preparation import (
+from listening.stimuli.originals import (
     OriginalInfo,
     check_not_duplicate,
     check_source_policy,

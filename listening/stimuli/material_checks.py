@@ -89,7 +89,7 @@ def check_upload(
     """
     from analysis.errors import AnalysisError
     from analysis.io import read_audio
-    from listening.stimuli.preparation import local_copy
+    from listening.stimuli.originals import local_copy
 
     study = track.study
     masters = [m for m in track.masters if m.original]

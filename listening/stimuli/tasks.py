@@ -29,9 +29,9 @@ def prepare_track_task(track_id: int, force: bool = False) -> dict[str, Any]:
 def measure_track_task(track_id: int, force: bool = False) -> dict[str, Any]:
     """Measure a track's masters against its mix.
 
-    See :func:`listening.stimuli.preparation.measure_track`.
+    See :func:`listening.stimuli.measurement.measure_track`.
     """
-    from listening.stimuli.preparation import measure_track
+    from listening.stimuli.measurement import measure_track
 
     return measure_track(track_id, force=force)
 

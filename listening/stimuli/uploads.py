@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-from listening.stimuli.preparation import safe_filename
+from listening.stimuli.originals import safe_filename
 
 #: Room for the multipart headers and the small fields sent with the file.
 MARGIN = 1024 * 1024

@@ -18,7 +18,7 @@ from django.test.testcases import LiveServerThread
 
 from listening.models import Stimulus
 from listening.research.researchers import grant_researcher
-from listening.stimuli.preparation import measure_track
+from listening.stimuli.measurement import measure_track
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -21,7 +21,7 @@ from analysis.audio import resample
 from analysis.stimuli.synthesis import ai_style_master, engineer_style_master, synthetic_mix
 from listening.models import Stimulus, Study, Track
 from listening.research.researchers import grant_researcher
-from listening.stimuli.preparation import file_sha256, inspect_original, store_original
+from listening.stimuli.originals import file_sha256, inspect_original, store_original
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

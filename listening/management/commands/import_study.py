@@ -35,14 +35,14 @@ from listening.participant.paradigms import PARADIGMS
 from listening.research.researchers import GROUP
 from listening.stimuli.manifest import ManifestError, ManifestRow, read_manifest
 from listening.stimuli.material_checks import MasterMatch, match_master
-from listening.stimuli.preparation import (
+from listening.stimuli.originals import (
     OriginalInfo,
     check_source_policy,
     copy_original,
     inspect_original,
-    prepare_track,
     save_original_row,
 )
+from listening.stimuli.preparation import prepare_track
 from listening.stimuli.tasks import enqueue_preparation, measure_track_task
 
 ROLES = {"mix", "master"}

@@ -17,7 +17,7 @@ from listening.models.stimulus import ORIGINAL_FIELDS, PLAYBACK_FIELDS
 from listening.research.admin.metrics import grouped_metrics, key_metrics
 from listening.research.admin.scoping import StudyScopedAdmin
 from listening.stimuli.admission import admit_upload
-from listening.stimuli.preparation import uploaded_path
+from listening.stimuli.originals import uploaded_path
 from listening.stimuli.tasks import enqueue_track
 
 

@@ -21,7 +21,7 @@ from listening.models.study_settings import (
 )
 from listening.research.researchers import NOT_A_COLLABORATOR, USERNAME, researcher_users
 from listening.stimuli.admission import admit_upload
-from listening.stimuli.preparation import (
+from listening.stimuli.originals import (
     OriginalInfo,
     safe_filename,
     uploaded_path,
@@ -340,7 +340,7 @@ class StimulusUploadSerializer(serializers.ModelSerializer[Stimulus]):
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> Stimulus:
-        from listening.stimuli.preparation import store_original
+        from listening.stimuli.originals import store_original
 
         upload = validated_data.pop("file")
         info: OriginalInfo = validated_data.pop("info")

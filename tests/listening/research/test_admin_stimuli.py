@@ -9,7 +9,8 @@ from django.test import override_settings
 
 from listening.models import Stimulus
 from listening.research.admin.metrics import grouped_metrics, key_metrics
-from listening.stimuli.preparation import measure_track, prepare_track
+from listening.stimuli.measurement import measure_track
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import IMMEDIATE, BaseTestCase
 
 

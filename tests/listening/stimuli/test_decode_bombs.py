@@ -22,7 +22,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from listening.models import Stimulus
-from listening.stimuli.preparation import measure_track, prepare_track
+from listening.stimuli.measurement import measure_track
+from listening.stimuli.preparation import prepare_track
 from tests import crafted_audio as crafted
 from tests.listening.base import BaseTestCase, upload, versions, wav_bytes
 from tests.listening.stimuli.test_security_uploads import BOUNDARY, multipart

@@ -21,7 +21,8 @@ from analysis.stimuli.excerpt import ExcerptSpec, apply_fades, conform, cut_exce
 from analysis.stimuli.levels import TRUE_PEAK_MARGIN_DB
 from listening.models import Stimulus, Track
 from listening.research.opening import problems_before_opening
-from listening.stimuli.preparation import measure_track, prepare_track
+from listening.stimuli.measurement import measure_track
+from listening.stimuli.preparation import prepare_track
 from tests.listening.base import IMMEDIATE, RATE, BaseTestCase, versions
 
 STUDY_RATE = 48000

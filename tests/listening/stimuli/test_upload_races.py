@@ -14,7 +14,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from listening.models import Stimulus
-from listening.stimuli import preparation
+from listening.stimuli import originals
 from tests.listening.base import BaseTestCase, upload, versions, wav_bytes
 
 
@@ -32,15 +32,15 @@ class UploadRaceTestCase(BaseTestCase):
 
     def race(self, track: int, role: str = "mix") -> None:
         """Let the other upload (to ``track``) be stored while this one is being copied."""
-        real = preparation.copy_original
+        real = originals.copy_original
 
         def copy_then_lose(stimulus: Stimulus, path: object, info: object) -> None:
-            preparation.copy_original = real  # type: ignore[assignment]
+            originals.copy_original = real  # type: ignore[assignment]
             self.add_stimulus(self.study.tracks.get(pk=track), versions()["mix"], role=role)
             real(stimulus, path, info)  # type: ignore[arg-type]
 
-        preparation.copy_original = copy_then_lose  # type: ignore[assignment]
-        self.addCleanup(setattr, preparation, "copy_original", real)
+        originals.copy_original = copy_then_lose  # type: ignore[assignment]
+        self.addCleanup(setattr, originals, "copy_original", real)
 
     def assert_lost(self, response: object, fragment: str) -> None:
         assert response.status_code == 400, response.data  # type: ignore[attr-defined]
