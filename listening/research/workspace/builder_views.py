@@ -31,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     studies = (
         Study.objects.for_user(request.user)
         .select_related("owner")
+        .order_by("-created_at", "-pk")  # newest first; ties (one transaction) by id
         .annotate(
             completed=Count(
                 "sessions", filter=Q(sessions__state=Session.State.COMPLETE), distinct=True
