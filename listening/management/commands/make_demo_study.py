@@ -163,17 +163,20 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo study ready in {time.perf_counter() - started:.0f} s.")
         )
         self.stdout.write(
-            f"  Researcher login:  {base}/admin/  user {RESEARCHER!r}  password {password!r}"
+            f"  Researcher login:  {base}/workspace/login/  user {RESEARCHER!r}"
+            f"  password {password!r}"
         )
+        self.stdout.write(f"  The study:         {base}/workspace/studies/{study.pk}/")
+        self.stdout.write(f"  Live dashboard:    {base}/workspace/studies/{study.pk}/dashboard/")
         self.stdout.write(f"  Study in the admin: {base}/admin/listening/study/{study.pk}/change/")
-        self.stdout.write(f"  Results dashboard: {base}/studies/{study.pk}/results/")
+        self.stdout.write(f"  Results and exports: {base}/studies/{study.pk}/results/")
         self.stdout.write(f"  API (Swagger):     {base}/api/docs/")
         self.stdout.write(f"  Participant link:  {base}{study.participant_path()}")
 
     def _researcher(self, password: str) -> Any:
         users = get_user_model().objects
         user, _ = users.get_or_create(username=RESEARCHER, defaults={"email": ""})
-        user.is_staff = True  # the admin is the researcher's workspace
+        user.is_staff = True  # the admin too, for power users
         user.set_password(password)
         user.save()
         grant_researcher(user)
