@@ -28,6 +28,7 @@ PARTICIPANT_IMPORTS = (
     "analysis.stimuli.screening",
     "analysis.io",
     "listening.participant.screening",
+    "listening.stimuli.flac_padding",  # the screening clips' equal-size padding
 )
 
 
