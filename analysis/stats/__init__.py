@@ -6,21 +6,11 @@ per rating, answer or master) and returns one row per test, at full precision;
 :class:`analysis.errors.InvalidInputError` naming the missing columns or values.
 """
 
-from analysis.stats.choices import (
-    abx_model,
-    abx_tests,
-    bradley_terry,
-    preference_model,
-    preference_tests,
-)
+from analysis.stats.choice_models import abx_model, preference_model
+from analysis.stats.choices import abx_tests, bradley_terry, preference_tests
 from analysis.stats.format import format_table
-from analysis.stats.mixed import (
-    GenreEffects,
-    SystemEffect,
-    genre_effects,
-    system_effect,
-    system_effects,
-)
+from analysis.stats.genres import GenreEffects, genre_effects
+from analysis.stats.mixed import SystemEffect, system_effect, system_effects
 from analysis.stats.objective import (
     DEFAULT_METRICS,
     objective_table,

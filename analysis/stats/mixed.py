@@ -18,13 +18,14 @@ Components that cannot be estimated from the design (fewer than two levels, as
 many levels as ratings, or the same grouping as another term) are left out
 before fitting, and components estimated at zero (a singular fit) are removed and
 the model refitted; both are stated in ``notes`` and in the ``formula`` actually
-fitted. The numerical engine is :mod:`analysis.stats.reml`.
+fitted. The numerical engine is :mod:`analysis.stats.reml`; the per-genre contrasts
+are in :mod:`analysis.stats.genres`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
@@ -34,24 +35,21 @@ from threadpoolctl import threadpool_limits
 from analysis.errors import InvalidInputError
 from analysis.stats._common import (
     RATING_COLUMNS,
-    adjust,
     require_columns,
     system_ratings,
     with_holm,
 )
 from analysis.stats.pls import Grouping
-from analysis.stats.reml import SINGULAR_TOL, ContrastResult, CrossedLMM, FTestResult, LmmFit
+from analysis.stats.reml import SINGULAR_TOL, ContrastResult, CrossedLMM, LmmFit
 
 Transform = Literal["none", "logit"]
 
 #: Random-effect terms of the primary model, in lme4 order of the formula.
 TERMS: Final = ("participant", "track", "track:system", "participant:system")
-#: Fewest tracks a genre needs for its own AI-versus-human estimate (docs/statistics.md).
-MIN_TRACKS_PER_GENRE: Final = 2
 
 
 @dataclass(frozen=True, eq=False)
-class SystemEffect:
+class SystemEffect(ContrastResult):
     """The human-minus-AI contrast of one attribute from the primary model.
 
     Attributes
@@ -79,13 +77,6 @@ class SystemEffect:
     """
 
     attribute: str
-    estimate: float
-    se: float
-    df: float
-    t: float
-    p: float
-    ci_low: float
-    ci_high: float
     n_obs: int
     n_participants: int
     n_tracks: int
@@ -98,37 +89,27 @@ class SystemEffect:
     mean_b: float
 
 
-@dataclass(frozen=True, eq=False)
-class GenreEffects:
-    """Human − AI per genre, from the primary model with a system × genre interaction.
-
-    Attributes
-    ----------
-    attribute : str
-        The rated attribute.
-    table : pandas.DataFrame
-        One row per genre: ``genre, n_tracks, tested`` and, for tested genres,
-        ``estimate, se, df, t, p, ci_low, ci_high, p_holm`` (Holm across the
-        tested genres); ``reason`` says why a genre is not tested.
-    interaction : FTestResult or None
-        F test that the human − AI difference is the same in every tested genre.
-    formula : str
-        The model fitted ("" when no genre could be tested).
-    notes : tuple of str
-        Terms left out or removed, as in :class:`SystemEffect`.
-    """
-
-    attribute: str
-    table: pd.DataFrame
-    interaction: FTestResult | None
-    formula: str
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _master_ratings(
+def master_ratings(
     ratings: pd.DataFrame, attribute: str, a: str, b: str, transform: Transform
 ) -> pd.DataFrame:
-    """Select the masters' ratings of one attribute, with a numeric ``y``."""
+    """Select the masters' ratings of one attribute, with a numeric ``y``.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Tidy ratings (see :func:`system_effect`).
+    attribute : str
+        The attribute kept.
+    a, b : str
+        The two systems kept (``condition_kind == "system"`` rows only).
+    transform : {"none", "logit"}
+        Scale of ``y``: the score, or logit((score + 0.5)/101).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows kept, with ``participant, track, system`` as str and a finite ``y``.
+    """
     require_columns(ratings, RATING_COLUMNS, "ratings")
     if transform not in ("none", "logit"):
         raise InvalidInputError(f"transform={transform!r} must be 'none' or 'logit'")
@@ -152,8 +133,19 @@ def _master_ratings(
     return out
 
 
-def _groupings(data: pd.DataFrame) -> dict[str, Grouping]:
-    """Code the four grouping factors as integers (no string concatenation per row)."""
+def crossed_groupings(data: pd.DataFrame) -> dict[str, Grouping]:
+    """Code the four grouping factors of :data:`TERMS` as integers.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Ratings with ``participant, track, system`` (as from :func:`master_ratings`).
+
+    Returns
+    -------
+    dict of str to Grouping
+        One dense coding per term; no string is concatenated per row.
+    """
     codes = {c: pd.factorize(data[c], sort=True)[0] for c in ("participant", "track", "system")}
     n_systems = int(codes["system"].max()) + 1
     combined = {
@@ -281,12 +273,12 @@ def system_effect(
     >>> fit.n_participants, fit.n_tracks
     (12, 6)
     """
-    data = _master_ratings(ratings, attribute, a, b, transform)
+    data = master_ratings(ratings, attribute, a, b, transform)
     y = data["y"].to_numpy(dtype=float)
     code = np.where(data["system"] == b, 0.5, -0.5)
     x = np.column_stack([np.ones(len(y)), code])
     fit, formula, notes = fit_crossed(
-        y, x, ("(Intercept)", f"{b} - {a}"), _groupings(data), "system"
+        y, x, ("(Intercept)", f"{b} - {a}"), crossed_groupings(data), "system"
     )
     c: ContrastResult = fit.contrast([0.0, 1.0], confidence)
     means = data.groupby("system")["y"].mean()
@@ -385,104 +377,3 @@ def system_effects(
     out = pd.DataFrame(rows)
     with_holm(out)
     return out
-
-
-def genre_effects(
-    ratings: pd.DataFrame,
-    attribute: str,
-    *,
-    a: str = "ai",
-    b: str = "human",
-    confidence: float = 0.95,
-) -> GenreEffects:
-    """Human − AI per genre, where a genre has at least two tracks.
-
-    The primary model gains fixed effects ``system * genre`` (one mean and one
-    human − AI difference per genre) over the genres with ≥ 2 tracks; a genre with
-    one track is confounded with its track and only described (docs/statistics.md).
-    The per-genre differences get Satterthwaite t tests (Holm across genres) and
-    their equality an F test (lmerTest's ``contestMD``).
-
-    Parameters
-    ----------
-    ratings : pandas.DataFrame
-        Tidy ratings with a ``genre`` column.
-    attribute : str
-        The attribute analysed.
-    a, b : str, default "ai", "human"
-        Systems; estimates are ``b − a``.
-    confidence : float, default 0.95
-        Level of the CIs.
-
-    Returns
-    -------
-    GenreEffects
-        The per-genre table, the interaction test and the model fitted.
-
-    References
-    ----------
-    docs/statistics.md (The primary model); Kuznetsova, Brockhoff & Christensen (2017), eq. 8-9.
-
-    Examples
-    --------
-    >>> from analysis.stats.simulation import simulate_ratings
-    >>> r = simulate_ratings(10, 8, genres=("rock", "jazz"), seed=2)
-    >>> genre_effects(r, "overall quality").table["tested"].tolist()
-    [True, True]
-    """
-    require_columns(ratings, [*RATING_COLUMNS, "genre"], "ratings")
-    data = _master_ratings(ratings, attribute, a, b, "none")
-    data["genre"] = data["genre"].astype(str)
-    tracks = data.groupby("genre")["track"].nunique()
-    testable = [str(g) for g in tracks.index if tracks[g] >= MIN_TRACKS_PER_GENRE]
-    rows: list[dict[str, object]] = [
-        {
-            "genre": str(g),
-            "n_tracks": int(tracks[g]),
-            "tested": str(g) in testable and len(testable) >= 2,
-            "reason": "",
-        }
-        for g in tracks.index
-    ]
-    for row in rows:
-        if row["tested"]:
-            continue
-        if int(str(row["n_tracks"])) < MIN_TRACKS_PER_GENRE:
-            row["reason"] = (
-                "one track only: the genre cannot be told apart from its track, so it is "
-                "described, not tested"
-            )
-        else:
-            row["reason"] = "fewer than two genres have two or more tracks: nothing to compare"
-    table = pd.DataFrame(rows)
-    if len(testable) < 2:
-        return GenreEffects(attribute=attribute, table=table, interaction=None, formula="")
-    data = data.loc[data["genre"].isin(testable)].reset_index(drop=True)
-    y = data["y"].to_numpy(dtype=float)
-    code = np.where(data["system"] == b, 0.5, -0.5)
-    columns, names = [], []
-    for g in testable:
-        member = (data["genre"] == g).to_numpy(dtype=float)
-        columns += [member, member * code]
-        names += [f"genre {g}", f"{b} - {a} | genre {g}"]
-    x = np.column_stack(columns)
-    fit, formula, notes = fit_crossed(y, x, names, _groupings(data), "system * genre")
-    results: dict[str, ContrastResult] = {}
-    for i, g in enumerate(testable):
-        weights = np.zeros(len(names))
-        weights[2 * i + 1] = 1.0
-        results[g] = fit.contrast(weights, confidence)
-    lmat = np.zeros((len(testable) - 1, len(names)))
-    for i in range(len(testable) - 1):
-        lmat[i, 2 * i + 1] = 1.0
-        lmat[i, 2 * i + 3] = -1.0
-    for key in ("estimate", "se", "df", "t", "p", "ci_low", "ci_high"):
-        table[key] = [getattr(results[g], key) if g in results else np.nan for g in table["genre"]]
-    table["p_holm"] = adjust(table["p"].to_numpy(dtype=float), "holm")
-    return GenreEffects(
-        attribute=attribute,
-        table=table,
-        interaction=fit.f_test(lmat),
-        formula=formula,
-        notes=notes,
-    )

@@ -18,13 +18,15 @@ from scipy import signal, stats
 
 from analysis.errors import InvalidInputError, SilentAudioError
 from analysis.stimuli.calibration import calibration_signal
-from analysis.stimuli.screening import (
+from analysis.stimuli.headphone_trials import (
     ANTIPHASE_ORDERS,
-    DEFAULT_PASS_MARK,
     N_INTERVALS,
-    ScreeningScore,
     antiphase_trial,
     huggins_trial,
+)
+from analysis.stimuli.screening import (
+    DEFAULT_PASS_MARK,
+    ScreeningScore,
     score_screening,
     screening_trials,
 )
