@@ -10,7 +10,8 @@ page; wide tables (metrics per track) are split by metric family.
 
 Modules: :mod:`~analysis.report.page` (the page template, :func:`render_report`,
 software versions), :mod:`~analysis.report.findings` (key findings in sentences),
-:mod:`~analysis.report.sections` (one function per section), and the building
+:mod:`~analysis.report.sections` and :mod:`~analysis.report.metric_sections` (one
+function per section, about the answers and about the objective metrics), and the building
 blocks :mod:`~analysis.report.figures` (plots) and :mod:`~analysis.report.tables`
 (HTML tables and notes).
 """

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -59,19 +60,45 @@ def condition_plot(descriptives: pd.DataFrame) -> str:
     return png_img(fig, "Mean score with 95 % confidence interval per condition and attribute")
 
 
-def forest_plot(labels: Sequence[str], table: pd.DataFrame, xlabel: str, title: str) -> str:
-    """Estimates with CIs on a difference axis, with the no-difference line."""
+def interval_axes(
+    labels: Sequence[str],
+    estimate: np.ndarray,
+    ci_low: np.ndarray,
+    ci_high: np.ndarray,
+    reference: float,
+) -> tuple[Figure, Axes]:
+    """Return a bare Agg figure with one row per label: the estimate, its CI, a reference line.
+
+    The rows run top to bottom in the order of ``labels``; the dashed line marks
+    ``reference`` (no difference, or chance). The caller adds titles and limits.
+    """
     n = len(labels)
     fig = Figure(figsize=(7.5, 0.5 * n + 1.3), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     y = np.arange(n)[::-1]
-    est = table["estimate"].to_numpy(dtype=float)
-    low = est - table["ci_low"].to_numpy(dtype=float)
-    high = table["ci_high"].to_numpy(dtype=float) - est
-    ax.errorbar(est, y, xerr=[low, high], fmt="s", color="#1f4e79", capsize=4)
-    ax.axvline(0.0, color="#b00020", lw=1, ls="--")
+    ax.errorbar(
+        estimate,
+        y,
+        xerr=[estimate - ci_low, ci_high - estimate],
+        fmt="s",
+        color="#1f4e79",
+        capsize=4,
+    )
+    ax.axvline(reference, color="#b00020", lw=1, ls="--")
     ax.set_yticks(y, list(labels))
+    return fig, ax
+
+
+def forest_plot(labels: Sequence[str], table: pd.DataFrame, xlabel: str, title: str) -> str:
+    """Estimates with CIs on a difference axis, with the no-difference line."""
+    fig, ax = interval_axes(
+        labels,
+        table["estimate"].to_numpy(dtype=float),
+        table["ci_low"].to_numpy(dtype=float),
+        table["ci_high"].to_numpy(dtype=float),
+        0.0,
+    )
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
@@ -95,18 +122,14 @@ def scatter_plot(deltas: pd.DataFrame, correlations: pd.DataFrame, attribute: st
 
 def proportions_plot(table: pd.DataFrame, label: str, title: str) -> str:
     """Estimated proportions with CIs on a 0-1 axis, with the chance line."""
-    n = len(table)
-    fig = Figure(figsize=(7.5, 0.5 * n + 1.3), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    y = np.arange(n)[::-1]
-    prob = table["prob"].to_numpy(dtype=float)
-    low = prob - table["prob_ci_low"].to_numpy(dtype=float)
-    high = np.clip(table["prob_ci_high"].to_numpy(dtype=float), 0, 1) - prob
-    ax.errorbar(prob, y, xerr=[low, high], fmt="s", color="#1f4e79", capsize=4)
-    ax.axvline(0.5, color="#b00020", lw=1, ls="--")
+    fig, ax = interval_axes(
+        [str(v) for v in table[label]],
+        table["prob"].to_numpy(dtype=float),
+        table["prob_ci_low"].to_numpy(dtype=float),
+        np.clip(table["prob_ci_high"].to_numpy(dtype=float), 0, 1),
+        0.5,
+    )
     ax.set_xlim(0, 1)
-    ax.set_yticks(y, [str(v) for v in table[label]])
     ax.set_title(title, fontsize=10)
     return png_img(fig, title)
 

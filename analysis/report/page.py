@@ -14,12 +14,11 @@ from analysis.report.figures import (
     condition_plot,
 )
 from analysis.report.findings import key_findings
+from analysis.report.metric_sections import correlations_section, objective_section
 from analysis.report.sections import (
     choices_section,
-    correlations_section,
     design_section,
     genres_section,
-    objective_section,
     participants_section,
     primary_section,
     secondary_section,

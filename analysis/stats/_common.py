@@ -6,7 +6,7 @@ t / Wilcoxon / effect-size computations so every table reports them the same way
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -179,3 +179,16 @@ def paired_tests(a: FloatArray, b: FloatArray, confidence: float = 0.95) -> dict
         g_z_ci_high=hi * j,
     )
     return row
+
+
+def paired_table(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Tabulate rows holding :func:`paired_tests` and Holm-adjust both p values across them.
+
+    Adds ``p_t_holm`` and ``p_wilcoxon_holm`` (the family is the table's rows) and makes
+    ``n`` an integer column.
+    """
+    out = pd.DataFrame(rows)
+    out["n"] = out["n"].astype(int)
+    out["p_t_holm"] = adjust(out["p_t"].to_numpy(dtype=float), "holm")
+    out["p_wilcoxon_holm"] = adjust(out["p_wilcoxon"].to_numpy(dtype=float), "holm")
+    return out

@@ -13,7 +13,7 @@ from scipy import stats
 from analysis.errors import InvalidInputError
 from analysis.stats._common import (
     RATING_COLUMNS,
-    adjust,
+    paired_table,
     paired_tests,
     require_columns,
     require_rows,
@@ -134,11 +134,7 @@ def objective_table(
         row: dict[str, object] = {"metric": name}
         row.update(paired_tests(wide_a[name].to_numpy(), wide_b[name].to_numpy(), confidence))
         rows.append(row)
-    out = pd.DataFrame(rows)
-    out["n"] = out["n"].astype(int)
-    out["p_t_holm"] = adjust(out["p_t"].to_numpy(dtype=float), "holm")
-    out["p_wilcoxon_holm"] = adjust(out["p_wilcoxon"].to_numpy(dtype=float), "holm")
-    return out
+    return paired_table(rows)
 
 
 def per_track_table(

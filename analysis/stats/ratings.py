@@ -13,8 +13,8 @@ import pandas as pd
 from analysis.errors import InvalidInputError
 from analysis.stats._common import (
     RATING_COLUMNS,
-    adjust,
     condition_label,
+    paired_table,
     paired_tests,
     require_columns,
     require_rows,
@@ -169,8 +169,4 @@ def compare_systems(
             paired_tests(group[a].to_numpy(dtype=float), group[b].to_numpy(dtype=float), confidence)
         )
         rows.append(row)
-    out = pd.DataFrame(rows)
-    out["n"] = out["n"].astype(int)
-    out["p_t_holm"] = adjust(out["p_t"].to_numpy(dtype=float), "holm")
-    out["p_wilcoxon_holm"] = adjust(out["p_wilcoxon"].to_numpy(dtype=float), "holm")
-    return out
+    return paired_table(rows)

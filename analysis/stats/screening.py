@@ -142,19 +142,22 @@ def post_screening(
     fail_ref = table["hidden_ref_share"].fillna(0.0) > max_share
     fail_anchor = table["anchor_share"].fillna(0.0) > max_share
     pct = f"{max_share * 100:g} %"
-    reason_ref = (
-        f"hidden reference < {hidden_ref_threshold:g} in "
-        + (table["hidden_ref_share"] * 100).round(1).astype(str)
-        + " % of "
-        + table["n_items"].astype(str)
-        + f" items (> {pct})"
+
+    def failed(rule: str, share: pd.Series, items: pd.Series) -> pd.Series:
+        """Say which rule failed, in what share of how many items."""
+        return (
+            f"{rule} in "
+            + (share * 100).round(1).astype(str)
+            + " % of "
+            + items.astype(str)
+            + f" items (> {pct})"
+        )
+
+    reason_ref = failed(
+        f"hidden reference < {hidden_ref_threshold:g}", table["hidden_ref_share"], table["n_items"]
     )
-    reason_anchor = (
-        f"mid anchor (7 kHz) > {anchor_threshold:g} in "
-        + (table["anchor_share"] * 100).round(1).astype(str)
-        + " % of "
-        + table["n_anchor_items"].astype(str)
-        + f" items (> {pct})"
+    reason_anchor = failed(
+        f"mid anchor (7 kHz) > {anchor_threshold:g}", table["anchor_share"], table["n_anchor_items"]
     )
     reason = reason_ref.where(fail_ref, "")
     both = fail_ref & fail_anchor

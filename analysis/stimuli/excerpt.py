@@ -282,16 +282,12 @@ def master_excerpt(
 
     Parameters
     ----------
-    master : numpy.ndarray
-        ``(samples, channels)`` master at ``spec.rate`` (see :func:`conform`).
-    mix : numpy.ndarray
-        ``(samples, channels)`` mix at ``spec.rate``.
+    master, mix : numpy.ndarray
+        ``(samples, channels)`` master and mix at ``spec.rate``, as for :func:`align_to_mix`.
     spec : ExcerptSpec
         The excerpt, in the mix's timeline.
-    max_lag_seconds : float
-        Largest offset between master and mix searched for.
-    min_correlation : float
-        Smallest correlation accepted as "the same music".
+    max_lag_seconds, min_correlation : float
+        The search range and the acceptance threshold of :func:`align_to_mix`.
 
     Returns
     -------
@@ -299,12 +295,12 @@ def master_excerpt(
         ``(spec.frames, channels)`` polarity- and drift-corrected master excerpt that
         lines up sample for sample with the mix's excerpt.
     alignment : Alignment
-        The lag, polarity, correlation and drift found.
+        What :func:`align_to_mix` found.
 
     Raises
     ------
     AlignmentError
-        If the master does not match the mix (the message gives the best correlation).
+        As :func:`align_to_mix`.
     TooShortError
         If the master does not cover the whole excerpt once aligned.
 

@@ -10,6 +10,7 @@ real DSP (Spotify's pedalboard: compressor, limiter, shelving EQ), never faked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, TypeAlias
 
 import numpy as np
 from scipy import signal
@@ -197,8 +198,76 @@ def synthetic_mix(
     return np.ascontiguousarray(mix * (10 ** (peak_dbfs / 20) / peak))
 
 
-def _run(board: object, x: Audio, rate: int) -> Audio:
-    y = board(x.T.astype(np.float32), rate)  # type: ignore[operator]
+#: A chain of pedalboard processors, first first: (class name, keyword arguments).
+Chain: TypeAlias = tuple[tuple[str, dict[str, float]], ...]
+
+#: The AI-style master (:func:`ai_style_master`).
+AI_STYLE_CHAIN: Final[Chain] = (
+    ("LowShelfFilter", {"cutoff_frequency_hz": 120, "gain_db": 4.0, "q": 0.7}),
+    ("HighShelfFilter", {"cutoff_frequency_hz": 9000, "gain_db": 2.0, "q": 0.7}),
+    ("Compressor", {"threshold_db": -20, "ratio": 4, "attack_ms": 5, "release_ms": 80}),
+    ("Gain", {"gain_db": 12.0}),
+    ("Limiter", {"threshold_db": -1.0, "release_ms": 60}),
+)
+#: The engineer-style master (:func:`engineer_style_master`).
+ENGINEER_STYLE_CHAIN: Final[Chain] = (
+    ("PeakFilter", {"cutoff_frequency_hz": 250, "gain_db": -1.0, "q": 1.0}),
+    ("HighShelfFilter", {"cutoff_frequency_hz": 10000, "gain_db": 1.0, "q": 0.7}),
+    ("Compressor", {"threshold_db": -16, "ratio": 2, "attack_ms": 30, "release_ms": 200}),
+    ("Gain", {"gain_db": 4.0}),
+    ("Limiter", {"threshold_db": -1.0, "release_ms": 150}),
+)
+#: The loudness-at-any-cost master before its hard clip (:func:`loud_master`).
+LOUD_CHAIN: Final[Chain] = (
+    ("HighpassFilter", {"cutoff_frequency_hz": 30}),
+    ("LowShelfFilter", {"cutoff_frequency_hz": 70, "gain_db": 6.0, "q": 0.9}),
+    ("Compressor", {"threshold_db": -24, "ratio": 4, "attack_ms": 3, "release_ms": 50}),
+    ("Gain", {"gain_db": 18.0}),
+    ("Limiter", {"threshold_db": -0.3, "release_ms": 30}),
+)
+
+#: The low band of :func:`multiband_master` (below 150 Hz).
+MULTIBAND_LOW_CHAIN: Final[Chain] = (
+    ("LowpassFilter", {"cutoff_frequency_hz": 150}),
+    ("Compressor", {"threshold_db": -30, "ratio": 6, "attack_ms": 10, "release_ms": 100}),
+)
+#: The high band of :func:`multiband_master` (above 150 Hz).
+MULTIBAND_HIGH_CHAIN: Final[Chain] = (
+    ("HighpassFilter", {"cutoff_frequency_hz": 150}),
+    ("Compressor", {"threshold_db": -25, "ratio": 3, "attack_ms": 5, "release_ms": 60}),
+)
+#: What :func:`multiband_master` applies to the sum of its two bands.
+MULTIBAND_CHAIN: Final[Chain] = (
+    ("HighpassFilter", {"cutoff_frequency_hz": 25}),
+    ("LowShelfFilter", {"cutoff_frequency_hz": 90, "gain_db": 5.0, "q": 0.7}),
+    ("HighShelfFilter", {"cutoff_frequency_hz": 8000, "gain_db": 3.0, "q": 0.7}),
+    ("Gain", {"gain_db": 16.0}),
+    ("Limiter", {"threshold_db": -0.5, "release_ms": 40}),
+)
+
+
+def run_pedalboard(mix: Audio, rate: int, chain: Chain) -> Audio:
+    """Run a mix through a chain of pedalboard processors (the synthetic masters' engine).
+
+    Parameters
+    ----------
+    mix : numpy.ndarray
+        ``(samples, channels)`` audio.
+    rate : int
+        Sample rate in Hz.
+    chain : tuple of (str, dict)
+        The processors, first first: a pedalboard class name and its keyword arguments
+        (e.g. :data:`AI_STYLE_CHAIN`).
+
+    Returns
+    -------
+    numpy.ndarray
+        The processed audio as float64, same shape as ``mix``.
+    """
+    import pedalboard as pb
+
+    board = pb.Pedalboard([getattr(pb, name)(**kwargs) for name, kwargs in chain])
+    y = board(mix.T.astype(np.float32), rate)
     return np.ascontiguousarray(np.asarray(y, dtype=np.float64).T)
 
 
@@ -208,30 +277,11 @@ def ai_style_master(mix: Audio, rate: int) -> Audio:
     A +4 dB low shelf at 120 Hz, a +2 dB high shelf at 9 kHz, 4:1 compression and a
     brick-wall limiter driven by about 12 dB (pedalboard's JUCE processors).
 
-    Parameters
-    ----------
-    mix : numpy.ndarray
-        ``(samples, channels)`` audio.
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        The master, same shape as ``mix``.
+    See Also
+    --------
+    run_pedalboard : the arguments (audio and its rate) and the result (same shape).
     """
-    import pedalboard as pb
-
-    board = pb.Pedalboard(
-        [
-            pb.LowShelfFilter(cutoff_frequency_hz=120, gain_db=4.0, q=0.7),
-            pb.HighShelfFilter(cutoff_frequency_hz=9000, gain_db=2.0, q=0.7),
-            pb.Compressor(threshold_db=-20, ratio=4, attack_ms=5, release_ms=80),
-            pb.Gain(gain_db=12.0),
-            pb.Limiter(threshold_db=-1.0, release_ms=60),
-        ]
-    )
-    return _run(board, mix, rate)
+    return run_pedalboard(mix, rate, AI_STYLE_CHAIN)
 
 
 def engineer_style_master(mix: Audio, rate: int) -> Audio:
@@ -240,30 +290,11 @@ def engineer_style_master(mix: Audio, rate: int) -> Audio:
     Gentle corrective EQ (-1 dB at 250 Hz, +1 dB high shelf at 10 kHz), 2:1 glue
     compression and a limiter that only catches peaks (about 4 dB of drive).
 
-    Parameters
-    ----------
-    mix : numpy.ndarray
-        ``(samples, channels)`` audio.
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        The master, same shape as ``mix``.
+    See Also
+    --------
+    run_pedalboard : the arguments (audio and its rate) and the result (same shape).
     """
-    import pedalboard as pb
-
-    board = pb.Pedalboard(
-        [
-            pb.PeakFilter(cutoff_frequency_hz=250, gain_db=-1.0, q=1.0),
-            pb.HighShelfFilter(cutoff_frequency_hz=10000, gain_db=1.0, q=0.7),
-            pb.Compressor(threshold_db=-16, ratio=2, attack_ms=30, release_ms=200),
-            pb.Gain(gain_db=4.0),
-            pb.Limiter(threshold_db=-1.0, release_ms=150),
-        ]
-    )
-    return _run(board, mix, rate)
+    return run_pedalboard(mix, rate, ENGINEER_STYLE_CHAIN)
 
 
 def with_sub_bass(mix: Audio, rate: int, *, seed: int = 0, level: float = 0.9) -> Audio:
@@ -318,76 +349,20 @@ def loud_master(mix: Audio, rate: int) -> Audio:
     (clipping adds harmonics up to the Nyquist frequency, where inter-sample peaks
     are largest).
 
-    Parameters
-    ----------
-    mix : numpy.ndarray
-        ``(samples, channels)`` audio.
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        The master, same shape as ``mix``.
+    See Also
+    --------
+    run_pedalboard : the arguments (audio and its rate) and the result (same shape).
     """
-    import pedalboard as pb
-
-    board = pb.Pedalboard(
-        [
-            pb.HighpassFilter(cutoff_frequency_hz=30),
-            pb.LowShelfFilter(cutoff_frequency_hz=70, gain_db=6.0, q=0.9),
-            pb.Compressor(threshold_db=-24, ratio=4, attack_ms=3, release_ms=50),
-            pb.Gain(gain_db=18.0),
-            pb.Limiter(threshold_db=-0.3, release_ms=30),
-        ]
-    )
-    return np.clip(1.2 * _run(board, mix, rate), -0.99, 0.99)
+    return np.clip(1.2 * run_pedalboard(mix, rate, LOUD_CHAIN), -0.99, 0.99)
 
 
 def multiband_master(mix: Audio, rate: int) -> Audio:
     """Master a mix with two-band compression (split at 150 Hz), shelves and a limiter.
 
-    Parameters
-    ----------
-    mix : numpy.ndarray
-        ``(samples, channels)`` audio.
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        The master, same shape as ``mix``.
+    See Also
+    --------
+    run_pedalboard : the arguments (audio and its rate) and the result (same shape).
     """
-    import pedalboard as pb
-
-    low = _run(
-        pb.Pedalboard(
-            [
-                pb.LowpassFilter(cutoff_frequency_hz=150),
-                pb.Compressor(threshold_db=-30, ratio=6, attack_ms=10, release_ms=100),
-            ]
-        ),
-        mix,
-        rate,
-    )
-    high = _run(
-        pb.Pedalboard(
-            [
-                pb.HighpassFilter(cutoff_frequency_hz=150),
-                pb.Compressor(threshold_db=-25, ratio=3, attack_ms=5, release_ms=60),
-            ]
-        ),
-        mix,
-        rate,
-    )
-    board = pb.Pedalboard(
-        [
-            pb.HighpassFilter(cutoff_frequency_hz=25),
-            pb.LowShelfFilter(cutoff_frequency_hz=90, gain_db=5.0, q=0.7),
-            pb.HighShelfFilter(cutoff_frequency_hz=8000, gain_db=3.0, q=0.7),
-            pb.Gain(gain_db=16.0),
-            pb.Limiter(threshold_db=-0.5, release_ms=40),
-        ]
-    )
-    return _run(board, low + high, rate)
+    low = run_pedalboard(mix, rate, MULTIBAND_LOW_CHAIN)
+    high = run_pedalboard(mix, rate, MULTIBAND_HIGH_CHAIN)
+    return run_pedalboard(low + high, rate, MULTIBAND_CHAIN)
