@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from analysis.stats import compare_systems, preference_model, system_effect  # noqa: E402
-from analysis.stats.simulation import REALISTIC_SDS, simulate_ratings  # noqa: E402
+from analysis.stats.crossed_simulation import REALISTIC_SDS, simulate_ratings  # noqa: E402
 
 RATING_DESIGNS = ((20, 8), (60, 8), (20, 20), (40, 4), (10, 30))
 AB_DESIGNS = ((20, 8, 0.8, 0.0), (20, 8, 0.8, 0.5), (40, 4, 0.5, 0.5), (12, 20, 1.0, 0.3))

@@ -85,7 +85,7 @@ def genre_effects(
 
     Examples
     --------
-    >>> from analysis.stats.simulation import simulate_ratings
+    >>> from analysis.stats.crossed_simulation import simulate_ratings
     >>> r = simulate_ratings(10, 8, genres=("rock", "jazz"), seed=2)
     >>> genre_effects(r, "overall quality").table["tested"].tolist()
     [True, True]

@@ -267,7 +267,7 @@ def system_effect(
 
     Examples
     --------
-    >>> from analysis.stats.simulation import simulate_ratings
+    >>> from analysis.stats.crossed_simulation import simulate_ratings
     >>> r = simulate_ratings(12, 6, effect=5.0, seed=1)
     >>> fit = system_effect(r, "overall quality")
     >>> fit.n_participants, fit.n_tracks
@@ -338,7 +338,7 @@ def system_effects(
 
     Examples
     --------
-    >>> from analysis.stats.simulation import simulate_ratings
+    >>> from analysis.stats.crossed_simulation import simulate_ratings
     >>> table = system_effects(simulate_ratings(10, 6, seed=3))
     >>> list(table["attribute"])
     ['overall quality']

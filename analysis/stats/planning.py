@@ -3,7 +3,7 @@
 "How many participants and tracks for 80 % power to detect a d-point difference?"
 has no closed answer for a crossed design in general, so the answer is found by
 simulation (docs/statistics.md): draw studies from the primary model with the given
-variance components (:func:`analysis.stats.simulation.simulate_ratings`), fit the
+variance components (:func:`analysis.stats.crossed_simulation.simulate_ratings`), fit the
 primary model to each, and count the share with p < α.
 
 A grid of designs is first screened with the balanced-design approximation of
@@ -26,8 +26,8 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import InvalidInputError
+from analysis.stats.crossed_simulation import REALISTIC_SDS, simulate_ratings
 from analysis.stats.mixed import system_effect
-from analysis.stats.simulation import REALISTIC_SDS, simulate_ratings
 
 #: Components the planner needs (SDs in rating points).
 COMPONENTS: Final = tuple(REALISTIC_SDS)

@@ -13,8 +13,9 @@ import pytest
 
 from analysis.cli import EXIT_BAD_INPUT, main
 from analysis.stats import system_effects
+from analysis.stats.crossed_simulation import simulate_ratings
 from analysis.stats.planning import approximate_power
-from analysis.stats.simulation import simulate_ratings, simulate_study
+from analysis.stats.simulation import simulate_study
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from analysis.stats import compare_systems, preference_model, system_effect
-from analysis.stats.simulation import REALISTIC_SDS, simulate_ratings
+from analysis.stats.crossed_simulation import REALISTIC_SDS, simulate_ratings
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.stats import genre_effects, system_effect
-from analysis.stats.simulation import simulate_ratings
+from analysis.stats.crossed_simulation import simulate_ratings
 from tests.analysis.stats.r_reference import run_r
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import pytest
 from statsmodels.stats.power import TTestPower
 
 from analysis.errors import InvalidInputError
+from analysis.stats.crossed_simulation import REALISTIC_SDS
 from analysis.stats.planning import approximate_power, plan_study, simulated_power
-from analysis.stats.simulation import REALISTIC_SDS
 
 
 @pytest.mark.slow
