@@ -25,7 +25,7 @@ are in :mod:`analysis.stats.genres`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
 import numpy as np
@@ -284,13 +284,7 @@ def system_effect(
     means = data.groupby("system")["y"].mean()
     return SystemEffect(
         attribute=attribute,
-        estimate=c.estimate,
-        se=c.se,
-        df=c.df,
-        t=c.t,
-        p=c.p,
-        ci_low=c.ci_low,
-        ci_high=c.ci_high,
+        **asdict(c),
         n_obs=len(y),
         n_participants=int(data["participant"].nunique()),
         n_tracks=int(data["track"].nunique()),
