@@ -13,7 +13,7 @@ anchors per trial), then times, each in a fresh subprocess so that the peak memo
   monitor_tables  the live dashboard's floor: the ratings, ABX and preference tables read
                   back as the report reads them (listening.research.exports.analysis_tables)
   monitor_fit     the live dashboard's refit: those tables plus the primary model on every
-                  participant (listening.research.workspace.monitor.fit_estimate;
+                  participant (listening.research.workspace.estimate.fit_estimate;
                   cached between refits)
 
 Usage: python benchmarks/bench_export.py [--participants 1000] [--trials 20]
@@ -150,7 +150,7 @@ def run_step(step: str, study_id: int) -> None:
         frames = exports.analysis_tables(study).values()
         size = sum(int(frame.memory_usage(deep=True).sum()) for frame in frames)
     elif step == "monitor_fit":
-        from listening.research.workspace.monitor import fit_estimate
+        from listening.research.workspace.estimate import fit_estimate
 
         estimate = fit_estimate(study)
         assert estimate["panels"], estimate

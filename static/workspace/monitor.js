@@ -16,8 +16,9 @@ export function describeChanges(before, after) {
     const delta = (after[key] ?? 0) - (before[key] ?? 0);
     if (delta > 0) parts.push(`${delta} ${delta === 1 ? one : many}`);
   }
-  if (before.estimate_computed_at && after.estimate_computed_at !== before.estimate_computed_at) {
-    parts.push("estimate updated");
+  // The first fit, or a refit: a time that appears or changes.
+  if (after.estimate_computed_at && after.estimate_computed_at !== before.estimate_computed_at) {
+    parts.push(before.estimate_computed_at ? "estimate updated" : "estimate ready");
   }
   return parts.join(", ");
 }

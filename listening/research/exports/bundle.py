@@ -3,7 +3,6 @@ documents every column, in one zip; and the report on its own."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 import zipfile
@@ -77,14 +76,18 @@ def _metrics_frame(stimuli: Any) -> tuple[Any, str]:
 def analysis_tables(study: Study) -> dict[str, Any]:
     """The ratings, abx and preferences tables as the report reads them, from one snapshot.
 
-    The same CSV text the bundle holds, read back the same way (:func:`_frame`), without
-    a temporary folder: the live dashboard fits the report's model on exactly these.
+    The same CSV text the bundle holds, read back the same way (:func:`_frame`): the live
+    dashboard fits the report's model on exactly these. The text goes through a temporary
+    file, not a string, so a large study's tables are never held twice as text in memory.
     """
     frames = {}
     with snapshot():
         for name in ("ratings", "abx", "preferences"):
             names, rows = ROW_BUILDERS[name](study)
-            frames[name] = _frame(io.StringIO("".join(csv_chunks(names, rows))))
+            with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as text:
+                text.writelines(csv_chunks(names, rows))
+                text.seek(0)
+                frames[name] = _frame(text)
     return frames
 
 

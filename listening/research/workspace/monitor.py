@@ -1,39 +1,26 @@
 """The live dashboard's numbers: progress over time, rates, and the running estimate.
 
 Counts come from the database on every request (a few aggregate queries). The
-AI-versus-human estimate is the report's own analysis (``analyse_study`` on the tables
-the report reads, :func:`listening.research.exports.analysis_tables`); it is expensive on a large
-study, so it is cached per study and refitted only when answers changed and at most
-every ``LISTENING_MONITOR_ESTIMATE_SECONDS``.
+AI-versus-human estimate is the report's own analysis, fitted in the background and read
+from the cache (:mod:`listening.research.workspace.estimate`).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from listening.models import AbxAnswer, PreferenceAnswer, Rating, Session, Study
-from listening.research.exports import analysis_tables
+from listening.models import Session, Study
 from listening.research.results.summary import participation
 from listening.research.workspace import charts
+from listening.research.workspace.estimate import estimate_interval, live_estimate
 
 #: Up to this span of sessions, progress is counted per hour; beyond it, per day.
 HOURLY_UP_TO = timedelta(hours=48)
-CACHE_PREFIX = "workspace:monitor:estimate"
-#: Below this many participants (or tracks) in a fit, its interval means nothing: no number.
-MIN_PARTICIPANTS = MIN_TRACKS = 2
-
-
-def _estimate_interval() -> float:
-    return float(getattr(settings, "LISTENING_MONITOR_ESTIMATE_SECONDS", 60))
 
 
 def timeline(study: Study, now: datetime | None = None) -> dict[str, Any]:
@@ -103,159 +90,6 @@ def rates(study: Study, progress: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def answers_fingerprint(study: Study) -> list[Any]:
-    """What changes whenever an analysed answer is added, changed or removed."""
-    parts: list[Any] = []
-    for model, stamp, extra in (
-        (Rating, "updated_at", Q()),
-        (AbxAnswer, "answered_at", Q(answer__isnull=False)),
-        (PreferenceAnswer, "answered_at", Q()),
-    ):
-        found = model.objects.filter(
-            extra, trial__session__study=study, trial__is_training=False
-        ).aggregate(n=Count("pk"), last_id=Max("pk"), last_at=Max(stamp))
-        last_at = found["last_at"]
-        parts += [found["n"], found["last_id"], last_at.isoformat() if last_at else None]
-    return parts
-
-
-def _number(value: Any) -> float | None:
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-#: The forest plots, from the report's results: (StudyResults attribute, kind, columns and text).
-PANELS: list[tuple[str, str, dict[str, Any]]] = [
-    (
-        "primary",
-        "ratings",
-        {
-            "label": "attribute",
-            "estimate": "estimate",
-            "low": "ci_low",
-            "high": "ci_high",
-            "p": "p_holm",
-            "title": "Human − AI, rating points (crossed mixed model, 95 % CI)",
-            "unit": "rating points (human − AI)",
-            "null": 0.0,
-        },
-    ),
-    (
-        "preference_model",
-        "preference",
-        {
-            "label": "attribute",
-            "estimate": "prob",
-            "low": "prob_ci_low",
-            "high": "prob_ci_high",
-            "p": "p_holm",
-            "scale": 100,
-            "title": "AB: share preferring the human master, % (logistic mixed model, 95 % CI)",
-            "unit": "% preferring human (50 = no preference)",
-            "null": 50.0,
-        },
-    ),
-    (
-        "abx_model",
-        "abx",
-        {
-            "label": "pair",
-            "estimate": "prob",
-            "low": "prob_ci_low",
-            "high": "prob_ci_high",
-            "p": "p",
-            "scale": 100,
-            "title": "ABX: share of correct answers, % (logistic mixed model, 95 % CI)",
-            "unit": "% correct (50 = guessing)",
-            "null": 50.0,
-        },
-    ),
-]
-
-
-def _panel(kind: str, table: Any, **spec: Any) -> dict[str, Any]:
-    """One forest plot's rows from a result table (non-finite values become None)."""
-    scale = spec.get("scale", 1.0)
-    rows = []
-    for record in table.to_dict("records"):
-        row: dict[str, Any] = {"label": str(record[spec["label"]])}
-        for name in ("estimate", "low", "high"):
-            value = _number(record[spec[name]])
-            row[name] = None if value is None else value * scale
-        row["p"] = _number(record[spec["p"]])
-        row["participants"] = int(record["n_participants"])
-        if row["participants"] < MIN_PARTICIPANTS or int(record["n_tracks"]) < MIN_TRACKS:
-            row.update(estimate=None, low=None, high=None, p=None)
-        rows.append(row)
-    return {
-        "kind": kind,
-        "title": spec["title"],
-        "unit": spec["unit"],
-        "null": spec["null"],
-        "rows": rows,
-    }
-
-
-def fit_estimate(study: Study) -> dict[str, Any]:
-    """Fit the report's models on the answers so far, or say why there is too little data."""
-    from analysis.errors import AnalysisError
-    from analysis.stats import analyse_study
-
-    frames = analysis_tables(study)
-    present = {name: frame for name, frame in frames.items() if len(frame)}
-    participants = {
-        str(p) for frame in present.values() for p in frame["participant"].astype(str).unique()
-    }
-    out: dict[str, Any] = {
-        "computed_at": timezone.now().isoformat(timespec="seconds"),
-        "participants": len(participants),
-        "panels": [],
-        "reason": "",
-        "kept_after_screening": None,  # MUSHRA ratings only
-    }
-    if not present:
-        out["reason"] = "No answers yet."
-        return out
-    try:
-        results = analyse_study(
-            present.get("ratings"),
-            abx=present.get("abx"),
-            preferences=present.get("preferences"),
-            sensitivity=False,
-        )
-    except (AnalysisError, ValueError, ArithmeticError) as exc:
-        out["reason"] = f"Too little data to fit the model yet: {exc}"
-        return out
-    if results.screening is not None:
-        out["kept_after_screening"] = int(results.screening.n_after)
-    for attribute, kind, spec in PANELS:
-        table = getattr(results, attribute)
-        if table is not None:
-            out["panels"].append(_panel(kind, table, **spec))
-    if not any(r["estimate"] is not None for panel in out["panels"] for r in panel["rows"]):
-        out["panels"] = []
-        out["reason"] = (
-            "Too little data to fit the model yet: it needs answers from at least "
-            f"{MIN_PARTICIPANTS} participants on at least {MIN_TRACKS} tracks."
-        )
-    return out
-
-
-def live_estimate(study: Study) -> dict[str, Any]:
-    """The cached estimate, refitted when answers changed and the interval has passed."""
-    key = f"{CACHE_PREFIX}:{study.pk}"
-    fingerprint = answers_fingerprint(study)
-    cached = cache.get(key)
-    now = time.time()
-    if cached is not None:
-        current = cached["fingerprint"] == fingerprint
-        if current or now - cached["fitted"] < _estimate_interval():
-            return {**cached["estimate"], "stale": not current}
-    estimate = fit_estimate(study)
-    cache.set(key, {"fingerprint": fingerprint, "fitted": now, "estimate": estimate}, 86400)
-    return {**estimate, "stale": False}
-
-
 def dashboard(study: Study) -> dict[str, Any]:
     """Every number of the live dashboard and its figures (SVG text)."""
     progress = participation(study)
@@ -264,7 +98,7 @@ def dashboard(study: Study) -> dict[str, Any]:
         "rates": rates(study, progress),
         "timeline": timeline(study),
         "estimate": live_estimate(study),
-        "interval": _estimate_interval(),
+        "interval": estimate_interval(),
         "updated": timezone.now(),
     }
     return {**numbers, "figures": figures(numbers)}

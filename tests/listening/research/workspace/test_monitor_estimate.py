@@ -1,4 +1,4 @@
-"""The dashboard's running estimate: the report's model, cached and refitted on schedule."""
+"""The dashboard's running estimate: the report's model, fitted by a worker, cached, refitted on schedule."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ from django.urls import reverse
 
 from analysis.stats import analyse_study
 from listening.models import Rating, Study
-from listening.research.workspace import monitor
+from listening.research.workspace import estimate as live
+from tests.listening.base import DUMMY, IMMEDIATE
 from tests.listening.results_fixtures import ready_study, simulate, streamed
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _worker_runs_at_once(settings) -> None:
+    """The refit task runs inside ``enqueue`` unless a test queues it for a worker."""
+    settings.TASKS = IMMEDIATE
 
 
 def export(client, study: Study, table: str) -> pd.DataFrame:
@@ -27,13 +34,13 @@ def export(client, study: Study, table: str) -> pd.DataFrame:
 def counted(monkeypatch):
     """Count the model fits the dashboard makes."""
     calls = []
-    fit = monitor.fit_estimate
+    fit = live.fit_estimate
 
     def counting(study):
         calls.append(study.pk)
         return fit(study)
 
-    monkeypatch.setattr(monitor, "fit_estimate", counting)
+    monkeypatch.setattr(live, "fit_estimate", counting)
     return calls
 
 
@@ -133,3 +140,55 @@ def test_abx_estimate_is_the_reports_abx_model(signed_in, researcher) -> None:
         assert row["label"] == str(ref["pair"])
         assert row["estimate"] == pytest.approx(100 * ref["prob"], abs=1e-9)
         assert row["high"] == pytest.approx(100 * ref["prob_ci_high"], abs=1e-9)
+
+
+def test_a_dashboard_request_queues_the_fit_and_never_fits_itself(
+    settings, signed_in, researcher, counted
+) -> None:
+    from django_tasks import default_task_backend
+
+    settings.TASKS = DUMMY
+    study = ready_study(researcher, n_tracks=4)
+    assert estimate_of(signed_in, study)["reason"] == "No answers yet."
+    assert default_task_backend.results == []  # nothing to fit: nothing queued
+    simulate(study, 8, seed=3)
+    page = signed_in.get(reverse("workspace:monitor", args=[study.pk]))
+    assert counted == []  # the request did not fit the model
+    assert page.context["estimate"]["computed_at"] is None
+    assert page.context["estimate"]["refitting"] is True
+    assert "The model is being fitted" in page.content.decode()
+    data = signed_in.get(reverse("workspace:monitor-data", args=[study.pk])).json()
+    assert data["numbers"]["estimate_computed_at"] is None
+    # A polling page queues no second refit while one is under way.
+    (queued,) = default_task_backend.results
+    assert (queued.task.name, list(queued.args)) == ("refit_estimate_task", [study.pk])
+    queued.task.call(*queued.args)  # the worker runs it
+    assert counted == [study.pk]
+    fitted = estimate_of(signed_in, study)
+    assert fitted["computed_at"] is not None
+    assert fitted["refitting"] is False and fitted["stale"] is False
+    expected = analyse_study(export(signed_in, study, "ratings"), sensitivity=False).primary
+    assert [r["estimate"] for r in fitted["panels"][0]["rows"]] == pytest.approx(
+        list(expected["estimate"]), abs=1e-9
+    )
+    assert len(default_task_backend.results) == 1  # current: nothing more to queue
+
+
+def test_a_fit_that_fails_says_so_and_is_not_retried_until_answers_change(
+    signed_in, researcher, monkeypatch
+) -> None:
+    calls = []
+
+    def broken(study):
+        calls.append(study.pk)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(live, "fit_estimate", broken)
+    study = ready_study(researcher, n_tracks=2)
+    simulate(study, 3, seed=1)
+    page = signed_in.get(reverse("workspace:monitor", args=[study.pk]))
+    assert page.status_code == 200
+    assert "could not be fitted" in page.context["estimate"]["reason"]
+    signed_in.get(reverse("workspace:monitor-data", args=[study.pk]))
+    assert calls == [study.pk]
+    assert live.cache.get(live._lock_key(study.pk)) is None  # the lock was released
