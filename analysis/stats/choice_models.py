@@ -16,9 +16,10 @@ import statsmodels.api as sm
 from scipy import special, stats
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import require_columns, require_rows, with_holm
 from analysis.stats.choices import ABX_COLUMNS, NO_PREFERENCE, PREFERENCE_COLUMNS
+from analysis.stats.corrections import with_holm
 from analysis.stats.glmm import BinomialGLMM
+from analysis.stats.inputs import require_columns, require_rows
 from analysis.stats.pls import Grouping
 
 

@@ -14,7 +14,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import require_columns, require_rows
+from analysis.stats.inputs import require_columns, require_rows
 
 ABX_COLUMNS: Final = ("participant", "pair", "correct")
 PREFERENCE_COLUMNS: Final = ("participant", "attribute", "a_system", "b_system", "choice_system")

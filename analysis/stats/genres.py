@@ -12,7 +12,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from analysis.stats._common import RATING_COLUMNS, adjust, require_columns
+from analysis.stats.corrections import adjust
+from analysis.stats.inputs import RATING_COLUMNS, require_columns
 from analysis.stats.mixed import crossed_groupings, fit_crossed, master_ratings
 from analysis.stats.reml import ContrastResult, FTestResult
 

@@ -33,12 +33,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import (
-    RATING_COLUMNS,
-    require_columns,
-    system_ratings,
-    with_holm,
-)
+from analysis.stats.corrections import with_holm
+from analysis.stats.inputs import RATING_COLUMNS, require_columns, system_ratings
 from analysis.stats.pls import Grouping
 from analysis.stats.reml import SINGULAR_TOL, ContrastResult, CrossedLMM, LmmFit
 

@@ -11,15 +11,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import (
-    RATING_COLUMNS,
-    paired_table,
-    paired_tests,
-    require_columns,
-    require_rows,
-    system_ratings,
-    with_holm,
-)
+from analysis.stats.corrections import with_holm
+from analysis.stats.inputs import RATING_COLUMNS, require_columns, require_rows, system_ratings
+from analysis.stats.paired import paired_table, paired_tests
 
 #: Metric columns of :func:`analysis.metrics.measure.measure` compared by default, in table order.
 DEFAULT_METRICS: Final = (

@@ -11,16 +11,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import (
+from analysis.stats.inputs import (
     RATING_COLUMNS,
     condition_label,
-    paired_table,
-    paired_tests,
     require_columns,
     require_rows,
     system_ratings,
-    t_interval,
 )
+from analysis.stats.paired import paired_table, paired_tests, t_interval
 
 
 def _with_condition(ratings: pd.DataFrame) -> pd.DataFrame:

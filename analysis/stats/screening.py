@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import (
+from analysis.stats.inputs import (
     HIDDEN_REFERENCE,
     MID_ANCHOR,
     RATING_COLUMNS,

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.errors import InvalidInputError
-from analysis.stats._common import RATING_COLUMNS, require_columns, system_ratings
 from analysis.stats.choice_models import abx_model, preference_model
 from analysis.stats.choices import abx_tests, preference_tests
 from analysis.stats.genres import GenreEffects, genre_effects
+from analysis.stats.inputs import RATING_COLUMNS, require_columns, system_ratings
 from analysis.stats.mixed import system_effects
 from analysis.stats.objective import (
     objective_table,

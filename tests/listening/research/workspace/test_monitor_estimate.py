@@ -1,4 +1,4 @@
-"""The dashboard's running estimate: the report's model, fitted by a worker, cached, refitted on schedule."""
+"""The dashboard's running estimate: the report's model, fitted by a worker and cached."""
 
 from __future__ import annotations
 
@@ -166,7 +166,8 @@ def test_a_dashboard_request_queues_the_fit_and_never_fits_itself(
     assert counted == [study.pk]
     fitted = estimate_of(signed_in, study)
     assert fitted["computed_at"] is not None
-    assert fitted["refitting"] is False and fitted["stale"] is False
+    assert fitted["refitting"] is False
+    assert fitted["stale"] is False
     expected = analyse_study(export(signed_in, study, "ratings"), sensitivity=False).primary
     assert [r["estimate"] for r in fitted["panels"][0]["rows"]] == pytest.approx(
         list(expected["estimate"]), abs=1e-9

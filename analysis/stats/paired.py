@@ -1,89 +1,21 @@
-"""Shared helpers of :mod:`analysis.stats`: input checks, paired tests, corrections.
+"""Paired comparisons: t test, Wilcoxon signed-rank and d_z / g_z with exact intervals.
 
-Private: the public functions validate their tables here once and share the paired
-t / Wilcoxon / effect-size computations so every table reports them the same way.
+Every paired table of the report (systems against each other, objective metrics across
+tracks) computes its rows here, so they all report the same statistics the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pingouin as pg
 from scipy import optimize, stats
 
-from analysis.errors import InvalidInputError
+from analysis.stats.corrections import adjust
 
 FloatArray = npt.NDArray[np.float64]
-
-#: ``condition_kind`` of the systems under test (AI and human masters).
-SYSTEM_KIND: Final = "system"
-#: ``condition_kind`` of the hidden reference (BS.1534-3).
-HIDDEN_REFERENCE: Final = "hidden_reference"
-#: ``condition_kind`` of the mid-range (7 kHz low-pass) anchor (BS.1534-3).
-MID_ANCHOR: Final = "anchor_7000"
-
-RATING_COLUMNS: Final = ("participant", "track", "attribute", "condition_kind", "system", "score")
-
-
-def require_columns(table: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    """Raise InvalidInputError naming every required column that ``table`` lacks."""
-    if not isinstance(table, pd.DataFrame):
-        raise InvalidInputError(f"{name} must be a pandas DataFrame, got {type(table).__name__}")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InvalidInputError(
-            f"{name} is missing required column(s) {missing!r}; it has {list(table.columns)!r}"
-        )
-
-
-def require_rows(table: pd.DataFrame, name: str) -> None:
-    """Raise InvalidInputError when ``table`` has no rows."""
-    if len(table) == 0:
-        raise InvalidInputError(f"{name} has no rows to analyse")
-
-
-def system_ratings(ratings: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
-    """Keep the ratings of the masters under test: ``condition_kind == "system"``.
-
-    A master that is also the study's reference is rated as the hidden reference
-    too; those ratings carry ``condition_kind == "hidden_reference"`` and must never
-    count as that master's system (screening forces them near 100).
-    """
-    kind = ratings["condition_kind"].astype(str)
-    keep = (kind == SYSTEM_KIND) & ratings["system"].astype(str).isin(list(systems))
-    return ratings.loc[keep]
-
-
-def condition_label(ratings: pd.DataFrame) -> pd.Series:
-    """Name each rating's condition: the system for systems, else the condition kind."""
-    kind = ratings["condition_kind"].astype(str)
-    return kind.where(kind != SYSTEM_KIND, ratings["system"].astype(str))
-
-
-def adjust(pvalues: Sequence[float] | FloatArray, method: str) -> FloatArray:
-    """Adjust p values with ``pingouin.multicomp``, leaving NaN entries out.
-
-    ``method`` is ``"holm"`` or ``"fdr_bh"`` (docs/statistics.md). Not statsmodels'
-    ``multipletests``: its Holm branch runs ``gc.collect()`` on every call, which
-    cost 0.16 s per call in a process holding a study's tables.
-    """
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = np.asarray(pg.multicomp(p[ok], method=method)[1], dtype=float)
-    return out
-
-
-def with_holm(table: pd.DataFrame, column: str = "p") -> pd.DataFrame:
-    """Insert ``<column>_holm`` (Holm-adjusted ``column``) right after ``column``."""
-    position = list(table.columns).index(column) + 1
-    table.insert(position, f"{column}_holm", adjust(table[column].to_numpy(dtype=float), "holm"))
-    return table
 
 
 def t_interval(
