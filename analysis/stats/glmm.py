@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import hessian
 from analysis.stats.optimise import minimise
-from analysis.stats.pls import Grouping, Layout, solve
+from analysis.stats.pls import Design, Grouping, Layout, solve
 from analysis.stats.reml import SINGULAR_TOL
 
 FloatArray = npt.NDArray[np.float64]
@@ -121,20 +121,13 @@ class BinomialGLMM:
         groupings: Sequence[Grouping],
         x_names: Sequence[str] | None = None,
     ) -> None:
-        self.y = np.asarray(y, dtype=float).ravel()
-        self.x = np.asarray(x, dtype=float)
-        if not np.isin(self.y, (0.0, 1.0)).all():
+        design = Design.checked(y, x, x_names)
+        if not np.isin(design.y, (0.0, 1.0)).all():
             raise InvalidInputError("a binomial GLMM needs answers coded 0 or 1")
-        if self.x.ndim != 2 or self.x.shape[0] != self.y.size:
-            raise InvalidInputError(f"x must have shape (n, p), got {self.x.shape}")
+        self.y, self.x, self.x_names = design.y, design.x, design.x_names
         self.p = self.x.shape[1]
-        if np.linalg.matrix_rank(self.x) < self.p:
-            raise InvalidInputError("the fixed-effects design is rank deficient")
         self.groupings = tuple(groupings)
-        self.x_names = (
-            tuple(x_names) if x_names is not None else tuple(f"x{i}" for i in range(self.p))
-        )
-        self._joint = Layout(self.groupings, self.x)
+        self._joint = Layout(self.groupings, self.x)  # checks the groupings against n
         self._random = Layout(self.groupings, np.zeros((self.y.size, 0)))
         self._u_start: FloatArray | None = None
 

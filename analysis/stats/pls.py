@@ -97,6 +97,45 @@ class Solution:
     usq: FloatArray | None = None
 
 
+@dataclass(frozen=True)
+class Design:
+    """A mixed model's responses and fixed-effects design, checked the same way for every model.
+
+    Attributes
+    ----------
+    y : numpy.ndarray, shape (n,)
+        Responses, finite.
+    x : numpy.ndarray, shape (n, p)
+        Fixed-effects design, finite, full column rank, ``p < n``.
+    x_names : tuple of str
+        Names of the columns of ``x`` (``x0``, ``x1``, ... unless given).
+    """
+
+    y: FloatArray
+    x: FloatArray
+    x_names: tuple[str, ...]
+
+    @classmethod
+    def checked(
+        cls, y: npt.ArrayLike, x: npt.ArrayLike, x_names: Sequence[str] | None = None
+    ) -> Design:
+        """Return the design, or raise InvalidInputError saying what is wrong with it."""
+        y_ = np.asarray(y, dtype=float).ravel()
+        x_ = np.asarray(x, dtype=float)
+        n = y_.size
+        if x_.ndim != 2 or x_.shape[0] != n:
+            raise InvalidInputError(f"x must have shape (n, p) with n={n}, got {x_.shape}")
+        if not np.all(np.isfinite(y_)) or not np.all(np.isfinite(x_)):
+            raise InvalidInputError("y and x must be finite")
+        p = x_.shape[1]
+        if np.linalg.matrix_rank(x_) < p:
+            raise InvalidInputError("the fixed-effects design is rank deficient")
+        if n <= p:
+            raise InvalidInputError(f"n={n} observations cannot fit {p} fixed effects")
+        names = tuple(x_names) if x_names is not None else tuple(f"x{i}" for i in range(p))
+        return cls(y=y_, x=x_, x_names=names)
+
+
 class Layout:
     """Which random effects each observation touches, and the fixed-effects design.
 

@@ -39,7 +39,7 @@ from scipy import stats
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import jacobian
 from analysis.stats.optimise import minimise
-from analysis.stats.pls import Grouping, Layout, Solution, solve
+from analysis.stats.pls import Design, Grouping, Layout, Solution, solve
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -257,29 +257,11 @@ class CrossedLMM:
         groupings: Sequence[Grouping],
         x_names: Sequence[str] | None = None,
     ) -> None:
-        self.y = np.asarray(y, dtype=float).ravel()
-        self.x = np.asarray(x, dtype=float)
-        n = self.y.size
-        if self.x.ndim != 2 or self.x.shape[0] != n:
-            raise InvalidInputError(f"x must have shape (n, p) with n={n}, got {self.x.shape}")
-        if not np.all(np.isfinite(self.y)) or not np.all(np.isfinite(self.x)):
-            raise InvalidInputError("y and x must be finite")
-        if not groupings:
-            raise InvalidInputError("a mixed model needs at least one grouping factor")
-        self.p = self.x.shape[1]
-        if np.linalg.matrix_rank(self.x) < self.p:
-            raise InvalidInputError("the fixed-effects design is rank deficient")
-        if n <= self.p:
-            raise InvalidInputError(f"n={n} observations cannot fit {self.p} fixed effects")
-        for g in groupings:
-            if g.codes.shape != (n,):
-                raise InvalidInputError(f"grouping {g.name!r} has {g.codes.size} codes for n={n}")
-        self.n = n
+        design = Design.checked(y, x, x_names)
+        self.y, self.x, self.x_names = design.y, design.x, design.x_names
+        self.n, self.p = self.x.shape
         self.groupings = tuple(groupings)
-        self.x_names = (
-            tuple(x_names) if x_names is not None else tuple(f"x{i}" for i in range(self.p))
-        )
-        self._layout = Layout(self.groupings, self.x)
+        self._layout = Layout(self.groupings, self.x)  # checks the groupings against n
         self._products = self._layout.products(None, self.y)
 
     def _solve(self, theta: FloatArray, gradient: bool = False) -> Solution:
