@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from listening.models.errors import AnswerError
+from listening.models.responses import ListenEvent
 from listening.models.trial import Trial
 
 # Migration 0001 names the conditions' key generator here, where Condition used to live.
@@ -38,7 +39,8 @@ def new_session_token() -> str:
     return token
 
 
-EVENT_TYPES = {"play", "pause", "stop", "switch", "seek", "loop", "ended"}
+#: The event types a page sends: the stored kinds, but "loop_off" (a "loop" with ``on`` false).
+EVENT_TYPES = set(ListenEvent.Kind.values) - {ListenEvent.Kind.LOOP_OFF}
 
 
 def _seconds(value: Any) -> float | None:
@@ -228,8 +230,6 @@ class Session(models.Model):
 
     def record_events(self, body: Any) -> int:
         """Store a batch of listening events for one trial; return how many were stored."""
-        from listening.models.responses import ListenEvent
-
         if not isinstance(body, dict):
             raise AnswerError("the request body must be a JSON object")
         trial = self.trial_for_request(body.get("trial"))
