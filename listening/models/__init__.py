@@ -8,10 +8,11 @@ from listening.models.responses import (
     PreferenceAnswer,
     Rating,
 )
-from listening.models.session import Condition, Session, Trial
+from listening.models.session import Session
 from listening.models.stimulus import Stimulus
 from listening.models.study import Study, StudyQuerySet
 from listening.models.track import Track
+from listening.models.trial import Condition, Trial
 from listening.models.worker import TaskWorker
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Participant sessions, their trials and the blinded conditions each trial plays.
+"""Participant sessions: the steps a participant walks through and what each step records.
 
 A session is a small state machine (consent -> questionnaire -> calibration ->
 screening -> training -> trials -> final questionnaire -> complete); every step is
@@ -21,7 +21,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from listening.models.errors import AnswerError
-from listening.models.paradigm_kinds import PARADIGM_CHOICES
+from listening.models.responses import ListenEvent
+from listening.models.trial import Trial
+
+# Migration 0001 names the conditions' key generator here, where Condition used to live.
+from listening.models.trial import new_condition_key as new_condition_key
 
 if TYPE_CHECKING:
     from listening.models.study import Study
@@ -35,11 +39,8 @@ def new_session_token() -> str:
     return token
 
 
-def new_condition_key() -> str:
-    return secrets.token_urlsafe(24)
-
-
-EVENT_TYPES = {"play", "pause", "stop", "switch", "seek", "loop", "ended"}
+#: The event types a page sends: the stored kinds, but "loop_off" (a "loop" with ``on`` false).
+EVENT_TYPES = set(ListenEvent.Kind.values) - {ListenEvent.Kind.LOOP_OFF}
 
 
 def _seconds(value: Any) -> float | None:
@@ -229,8 +230,6 @@ class Session(models.Model):
 
     def record_events(self, body: Any) -> int:
         """Store a batch of listening events for one trial; return how many were stored."""
-        from listening.models.responses import ListenEvent
-
         if not isinstance(body, dict):
             raise AnswerError("the request body must be a JSON object")
         trial = self.trial_for_request(body.get("trial"))
@@ -334,107 +333,3 @@ class Session(models.Model):
         elif prolific:
             query.append(("cc", self.completion_code))
         return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-class Trial(models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", "Not started"
-        ACTIVE = "active", "In progress"
-        DONE = "done", "Done"
-
-    session = models.ForeignKey(Session, models.CASCADE, related_name="trials")
-    position = models.PositiveSmallIntegerField()
-    # RESTRICT: a track its trials use cannot go alone, but with its study (whose
-    # sessions and trials go in the same deletion) it can.
-    track = models.ForeignKey("listening.Track", models.RESTRICT, related_name="trials")
-    kind = models.CharField(max_length=16, choices=PARADIGM_CHOICES)
-    is_training = models.BooleanField(default=False)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    # What the participant wrote to this trial, for the caps (LISTENING_*_PER_TRIAL).
-    event_count = models.PositiveIntegerField(default=0, help_text="Listening events stored.")
-    answer_count = models.PositiveIntegerField(default=0, help_text="Answers saved.")
-
-    class Meta:
-        ordering = ("session_id", "position")
-        constraints = (
-            models.UniqueConstraint(fields=["session", "position"], name="trial_position_unique"),
-        )
-
-    def __str__(self) -> str:
-        return f"trial {self.position} of session {self.session_id}"
-
-    def mark_started(self) -> None:
-        if self.state == self.State.PENDING:
-            self.state, self.started_at = self.State.ACTIVE, timezone.now()
-            self.save(update_fields=["state", "started_at"])
-
-    def listening_conditions(self) -> list[Condition]:
-        """The trial's conditions in order, with what the listening checks read."""
-        fields = ("trial_id", "position", "role", "key", "stimulus__prepared_frames")
-        return list(
-            self.conditions.select_related("stimulus")
-            .only(*fields, "stimulus__prepared_rate")
-            .order_by("position")
-        )
-
-    def next_trial(self) -> Trial | None:
-        """The rated trial after this one (the first one after the training), if any."""
-        return (
-            Trial.objects.filter(
-                session_id=self.session_id, is_training=False, position__gt=self.position
-            )
-            .order_by("position")
-            .first()
-        )
-
-    def prefetch_keys(self) -> list[str]:
-        """Keys of the next trial's audio, for the page to fetch while this one is rated.
-
-        Sorted by key (random tokens), so the order of the requests says nothing about
-        the next trial's presentation order or roles.
-        """
-        following = self.next_trial()
-        if following is None:
-            return []
-        return sorted(following.conditions.values_list("key", flat=True))
-
-
-class Condition(models.Model):
-    """One playable item of a trial, known to the browser only by its opaque key."""
-
-    class Role(models.TextChoices):
-        REFERENCE = "reference", "Open reference"
-        HIDDEN_REFERENCE = "hidden_reference", "Hidden reference"
-        ANCHOR = "anchor", "Anchor"
-        TEST = "test", "Condition under test"
-        X = "x", "ABX unknown"
-
-    #: Roles that play a version another condition of the trial also plays: they are served
-    #: another dithered copy (listening.stimuli.playback_variants) so no two files of a trial match.
-    VARIANT_ROLES = (Role.HIDDEN_REFERENCE, Role.X)
-
-    trial = models.ForeignKey(Trial, models.CASCADE, related_name="conditions")
-    stimulus = models.ForeignKey("listening.Stimulus", models.RESTRICT, related_name="conditions")
-    position = models.PositiveSmallIntegerField()
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.TEST)
-    key = models.CharField(max_length=64, unique=True, default=new_condition_key, editable=False)
-
-    class Meta:
-        ordering = ("trial_id", "position")
-        constraints = (
-            models.UniqueConstraint(fields=["trial", "position"], name="condition_position_unique"),
-        )
-
-    def __str__(self) -> str:
-        return f"condition {self.position} of {self.trial}"
-
-    @property
-    def is_hidden_reference(self) -> bool:
-        return self.role == self.Role.HIDDEN_REFERENCE
-
-    @property
-    def is_rated(self) -> bool:
-        """Everything but the open reference is answered about."""
-        return self.role != self.Role.REFERENCE

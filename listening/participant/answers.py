@@ -127,21 +127,10 @@ def _handle(
 @require_POST
 def save_answer(request: HttpRequest, token: str) -> JsonResponse:
     """Save a rating, an ABX or preference answer, or submit the current trial."""
-    return _handle(
-        request,
-        token,
-        "answers",
-        lambda session, body: flow.answer(session, body),
-        shortcut=autosave.save,
-    )
+    return _handle(request, token, "answers", flow.answer, shortcut=autosave.save)
 
 
 @require_POST
 def record_events(request: HttpRequest, token: str) -> JsonResponse:
     """Store a batch of listening events (play, pause, switch, seek, loop)."""
-    return _handle(
-        request,
-        token,
-        "events",
-        lambda session, body: {"stored": session.record_events(body)},
-    )
+    return _handle(request, token, "events", lambda s, body: {"stored": s.record_events(body)})

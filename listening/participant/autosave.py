@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from listening.models import Condition, IdempotencyKey, Rating, Session, Study, Trial
 from listening.models.session import idle_limit
-from listening.models.study import attribute_name
+from listening.models.study_texts import attribute_name
 from listening.participant.paradigms.base import CONDITION_KEY
 from listening.participant.paradigms.mushra import Mushra
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.crypto import constant_time_compare
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -157,15 +158,7 @@ def consent(request: HttpRequest, session: Session) -> HttpResponseBase:
 @require_http_methods(["GET", "HEAD", "POST"])
 @participant_page(step="questionnaire")
 def questionnaire(request: HttpRequest, session: Session) -> HttpResponseBase:
-    form = QuestionnaireForm(session.study.questionnaire, "start", request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        session.record_questionnaire(form.cleaned_data)
-        return redirect(session.url())
-    return render(
-        request,
-        "participant/questionnaire.html",
-        {"form": form, "title": _("About you"), "button": _("Continue")},
-    )
+    return _questionnaire_page(request, session, "start", _("About you"), _("Continue"))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -249,14 +242,22 @@ def current(request: HttpRequest, session: Session) -> JsonResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @participant_page(step="final")
 def final(request: HttpRequest, session: Session) -> HttpResponseBase:
-    form = QuestionnaireForm(session.study.questionnaire, "final", request.POST or None)
+    return _questionnaire_page(request, session, "final", _("A few last questions"), _("Finish"))
+
+
+def _questionnaire_page(
+    request: HttpRequest, session: Session, stage: str, title: Promise, button: Promise
+) -> HttpResponseBase:
+    """The study's questionnaire before the trials (``stage="start"``) or after (``"final"``)."""
+    form = QuestionnaireForm(session.study.questionnaire, stage, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        session.record_final(form.cleaned_data)
-        return redirect(session.completion_redirect() or session.url())
+        if stage == "final":
+            session.record_final(form.cleaned_data)
+            return redirect(session.completion_redirect() or session.url())
+        session.record_questionnaire(form.cleaned_data)
+        return redirect(session.url())
     return render(
-        request,
-        "participant/questionnaire.html",
-        {"form": form, "title": _("A few last questions"), "button": _("Finish")},
+        request, "participant/questionnaire.html", {"form": form, "title": title, "button": button}
     )
 
 

@@ -14,15 +14,14 @@ from django.db.models import F
 from django.utils.translation import gettext, gettext_lazy
 
 from listening.models.errors import AnswerError
-from listening.models.paradigm_kinds import PARADIGM_LABELS
-from listening.participant.paradigms.abx import needs_ai_and_human, pairs
-from listening.participant.paradigms.base import Paradigm, elapsed_ms, ready_stimuli
+from listening.participant.paradigms.base import elapsed_ms
+from listening.participant.paradigms.pairwise import Pairwise, pairs
 
 if TYPE_CHECKING:
-    import random
     from collections.abc import Sequence
+    from random import Random
 
-    from listening.models import Session, Study, Track, Trial
+    from listening.models import Session, Track, Trial
 
 INSTRUCTIONS = gettext_lazy("Listen to A and B, then say which you prefer for each quality.")
 TRAINING_INSTRUCTIONS = gettext_lazy(
@@ -30,24 +29,14 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 )
 
 
-class AbPreference(Paradigm):
+class AbPreference(Pairwise):
     kind = "ab"
-    label = PARADIGM_LABELS["ab"]
     answer_types: ClassVar[dict[str, str]] = {"preference": "save_preference"}
-
-    def validate_track(self, study: Study, track: Track) -> list[str]:
-        return super().validate_track(study, track) + needs_ai_and_human(track)
-
-    def plan_items(self, study: Study, track: Track) -> list[int]:
-        return [s.pk for s in ready_stimuli(track) if s.role == "master"]
+    trial_instructions = INSTRUCTIONS
+    training_instructions = TRAINING_INSTRUCTIONS
 
     def build_trials(
-        self,
-        session: Session,
-        track: Track,
-        order: Sequence[int],
-        rng: random.Random,
-        position: int,
+        self, session: Session, track: Track, order: Sequence[int], rng: Random, position: int
     ) -> list[Trial]:
         specs = pairs(track, order)
         rng.shuffle(specs)
@@ -57,11 +46,9 @@ class AbPreference(Paradigm):
         ]
 
     def build_training(
-        self, session: Session, track: Track, items: Sequence[int], rng: random.Random
+        self, session: Session, track: Track, items: Sequence[int], rng: Random
     ) -> Trial:
-        a, b = pairs(track, items)[0]
-        if rng.random() < 0.5:
-            a, b = b, a
+        a, b = self.training_pair(track, items, rng)
         trial, _ = self.create_trial(session, track, 0, [(a, "test"), (b, "test")], training=True)
         return trial
 
@@ -69,9 +56,6 @@ class AbPreference(Paradigm):
         rules = super().rules(trial, has_reference=has_reference)
         rules["allow_no_preference"] = trial.session.study.ab_allow_no_preference
         return rules
-
-    def instructions(self, trial: Trial) -> str:
-        return str(TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS)
 
     def answers(self, trial: Trial) -> dict[str, Any]:
         ids = self.attribute_ids(trial.session.study)

@@ -9,24 +9,18 @@ of its version under its own key; which one it is stays on the server.
 
 from __future__ import annotations
 
-from itertools import product
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from listening.models.errors import AnswerError
-from listening.models.paradigm_kinds import PARADIGM_LABELS
-from listening.participant.paradigms.base import (
-    Paradigm,
-    count_systems,
-    elapsed_ms,
-    ready_stimuli,
-)
+from listening.participant.paradigms.base import elapsed_ms
+from listening.participant.paradigms.pairwise import Pairwise, pairs
 
 if TYPE_CHECKING:
-    import random
     from collections.abc import Sequence
+    from random import Random
 
     from listening.models import Session, Stimulus, Study, Track, Trial
 
@@ -40,31 +34,21 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 )
 
 
-class Abx(Paradigm):
+class Abx(Pairwise):
     kind = "abx"
-    label = PARADIGM_LABELS["abx"]
     answer_types: ClassVar[dict[str, str]] = {"abx": "save_abx"}
+    trial_instructions = INSTRUCTIONS
+    training_instructions = TRAINING_INSTRUCTIONS
 
     def validate_study(self, study: Study) -> list[str]:
         if study.abx_repetitions < 1:
             return [f"ABX repetitions per pair is {study.abx_repetitions}; it must be at least 1"]
         return []
 
-    def validate_track(self, study: Study, track: Track) -> list[str]:
-        return super().validate_track(study, track) + needs_ai_and_human(track)
-
     # -- trials ----------------------------------------------------------------------------------
 
-    def plan_items(self, study: Study, track: Track) -> list[int]:
-        return [s.pk for s in ready_stimuli(track) if s.role == "master"]
-
     def build_trials(
-        self,
-        session: Session,
-        track: Track,
-        order: Sequence[int],
-        rng: random.Random,
-        position: int,
+        self, session: Session, track: Track, order: Sequence[int], rng: Random, position: int
     ) -> list[Trial]:
         from listening.models import AbxAnswer
 
@@ -90,11 +74,9 @@ class Abx(Paradigm):
         return trials
 
     def build_training(
-        self, session: Session, track: Track, items: Sequence[int], rng: random.Random
+        self, session: Session, track: Track, items: Sequence[int], rng: Random
     ) -> Trial:
-        a, b = pairs(track, items)[0]
-        if rng.random() < 0.5:
-            a, b = b, a
+        a, b = self.training_pair(track, items, rng)
         trial, _ = self._abx_trial(session, track, 0, a, b, rng.randrange(2), training=True)
         return trial
 
@@ -122,9 +104,6 @@ class Abx(Paradigm):
     def attributes(self, study: Study) -> list[dict[str, str]]:
         return []
 
-    def instructions(self, trial: Trial) -> str:
-        return str(TRAINING_INSTRUCTIONS if trial.is_training else INSTRUCTIONS)
-
     def answers(self, trial: Trial) -> dict[str, Any]:
         answer = trial.abx_answers.select_related("answer").first()
         if answer is None or answer.answer is None:
@@ -149,28 +128,3 @@ class Abx(Paradigm):
         if not trial.abx_answers.filter(answer__isnull=False).exists():
             problems.append("Say whether X is A or X is B.")
         return problems
-
-
-def pairs(track: Track, order: Sequence[int]) -> list[tuple[Stimulus, Stimulus]]:
-    """Each AI master with each human master of the track, sides in the plan's order."""
-    stimuli = {s.pk: s for s in ready_stimuli(track)}
-    rank = {pk: i for i, pk in enumerate(order)}
-    chosen = [stimuli[pk] for pk in order if pk in stimuli]
-    ais = [s for s in chosen if s.system == "ai"]
-    humans = [s for s in chosen if s.system == "human"]
-    result = []
-    for ai, human in product(ais, humans):
-        first, second = sorted((ai, human), key=lambda s: rank[s.pk])
-        result.append((first, second))
-    return result
-
-
-def needs_ai_and_human(track: Track) -> list[str]:
-    """Pairwise paradigms compare an AI master with a human master of the same track."""
-    counts = count_systems(track)
-    problems = []
-    if not counts.get("ai"):
-        problems.append("has no AI master (pairs compare an AI master with a human one)")
-    if not counts.get("human"):
-        problems.append("has no human master (pairs compare an AI master with a human one)")
-    return problems

@@ -8,7 +8,6 @@ sends names a condition's role, system, provider or file.
 
 from __future__ import annotations
 
-import random
 import re
 import string
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,12 +16,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from listening.models.errors import AnswerError
+from listening.models.paradigm_kinds import PARADIGM_LABELS
 
 #: What condition keys look like (secrets.token_urlsafe): nothing else is looked up.
 CONDITION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from random import Random
 
     from listening.models import Condition, Session, Stimulus, Study, Track, Trial
 
@@ -38,6 +39,12 @@ class Paradigm:
     label: ClassVar[str]
     #: Answer types this paradigm accepts, each with the name of its handler method.
     answer_types: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A paradigm's label is its kind's, named once in listening.models.paradigm_kinds.
+        if "kind" in cls.__dict__:
+            cls.label = PARADIGM_LABELS[cls.kind]
 
     # -- study checks (researcher side) ---------------------------------------------------------
 
@@ -75,18 +82,13 @@ class Paradigm:
         raise NotImplementedError
 
     def build_trials(
-        self,
-        session: Session,
-        track: Track,
-        order: Sequence[int],
-        rng: random.Random,
-        position: int,
+        self, session: Session, track: Track, order: Sequence[int], rng: Random, position: int
     ) -> list[Trial]:
         """Create the trials of one track from the plan's condition order, from ``position``."""
         raise NotImplementedError
 
     def build_training(
-        self, session: Session, track: Track, items: Sequence[int], rng: random.Random
+        self, session: Session, track: Track, items: Sequence[int], rng: Random
     ) -> Trial:
         """Create the training trial (position 0) on ``track``."""
         raise NotImplementedError

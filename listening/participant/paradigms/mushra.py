@@ -15,12 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from listening.models.errors import AnswerError
-from listening.models.paradigm_kinds import PARADIGM_LABELS
 from listening.participant.paradigms.base import Paradigm, ready_stimuli
 
 if TYPE_CHECKING:
-    import random
     from collections.abc import Sequence
+    from random import Random
 
     from listening.models import Session, Stimulus, Study, Track, Trial
 
@@ -46,7 +45,6 @@ TRAINING_INSTRUCTIONS = gettext_lazy(
 
 class Mushra(Paradigm):
     kind = "mushra"
-    label = PARADIGM_LABELS["mushra"]
     answer_types: ClassVar[dict[str, str]] = {"rating": "save_rating"}
 
     def validate_study(self, study: Study) -> list[str]:
@@ -109,12 +107,7 @@ class Mushra(Paradigm):
         return items
 
     def build_trials(
-        self,
-        session: Session,
-        track: Track,
-        order: Sequence[int],
-        rng: random.Random,
-        position: int,
+        self, session: Session, track: Track, order: Sequence[int], rng: Random, position: int
     ) -> list[Trial]:
         trial, _ = self.create_trial(
             session, track, position, self._items(track, order), reference=self._reference(track)
@@ -122,7 +115,7 @@ class Mushra(Paradigm):
         return [trial]
 
     def build_training(
-        self, session: Session, track: Track, items: Sequence[int], rng: random.Random
+        self, session: Session, track: Track, items: Sequence[int], rng: Random
     ) -> Trial:
         order = list(items)
         rng.shuffle(order)

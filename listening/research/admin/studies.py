@@ -167,17 +167,10 @@ class StudyAdmin(StudyScopedAdmin):
         ),
         (
             "Playback preparation (changing these re-prepares the stimuli)",
+            # The model's list, less the two the Paradigm section shows.
             {
                 "fields": [
-                    "loudness_target_lufs",
-                    "true_peak_ceiling_dbtp",
-                    "sample_rate",
-                    "excerpt_start",
-                    "excerpt_length",
-                    "fade_ms",
-                    "playback_bit_depth",
-                    "accept_mono",
-                    "accept_lossy",
+                    f for f in Study.PREPARATION_FIELDS if f not in ("reference_mode", "anchors")
                 ]
             },
         ),

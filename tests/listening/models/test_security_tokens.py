@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from listening.models import Condition, Session
-from listening.models.session import new_condition_key, new_session_token
+from listening.models.session import new_session_token
 from listening.models.study import new_public_token
+from listening.models.trial import new_condition_key
 from tests.listening.participant_fixtures import Participant, ParticipantTestCase
 
 URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")
