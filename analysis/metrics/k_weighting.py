@@ -23,8 +23,8 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
-from analysis.audio import Audio, as_audio, check_rate
-from analysis.errors import SilentAudioError, TooShortError
+from analysis.audio import Audio, as_audio, check_rate, require_duration
+from analysis.errors import SilentAudioError
 from analysis.metrics.threads import pmap
 
 __all__ = [
@@ -182,10 +182,11 @@ def gated_loudness(block_power: FloatArray) -> float:
 
 
 def require_subblocks(x: Audio, rate: int, subblocks: int, metric: str) -> None:
-    """Raise :class:`~analysis.errors.TooShortError` if ``x`` is shorter than ``subblocks``."""
-    need = subblocks * subblock_hop(rate)
-    if x.shape[0] < need:
-        raise TooShortError(metric, x.shape[0] / rate, need / rate)
+    """Raise :class:`~analysis.errors.TooShortError` if ``x`` is shorter than ``subblocks``.
+
+    The check of :func:`analysis.audio.require_duration`, for whole 100 ms sub-blocks.
+    """
+    require_duration(x, rate, seconds=subblocks * subblock_hop(rate) / rate, metric=metric)
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,7 +244,7 @@ def gated_blocks(x: Audio, rate: int) -> BlockGate:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio, mono or stereo.
+        ``(samples, channels)`` audio.
     rate : int
         Sample rate in Hz.
 

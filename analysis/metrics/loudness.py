@@ -51,7 +51,7 @@ def integrated_loudness(x: Audio, rate: int) -> float:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio, mono or stereo (channel weights 1.0).
+        ``(samples, channels)`` audio (channel weights 1.0).
     rate : int
         Sample rate in Hz.
 
@@ -93,7 +93,7 @@ def windowed_loudness(
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio, mono or stereo.
+        ``(samples, channels)`` audio.
     rate : int
         Sample rate in Hz.
     subblocks : int
@@ -122,24 +122,12 @@ def windowed_loudness(
 
 
 def momentary_loudness(x: Audio, rate: int) -> Signal:
-    """Measure momentary loudness: ungated 400 ms windows every 100 ms, in LUFS.
-
-    The :func:`windowed_loudness` of 4 sub-blocks (EBU Tech 3341 §2): ``x`` is
-    ``(samples, channels)`` audio at ``rate`` Hz, window ``k`` ends at
-    ``(k + 4) * 100 ms``, and audio shorter than 400 ms raises
-    :class:`~analysis.errors.TooShortError`.
-    """
+    """Measure EBU Tech 3341 momentary loudness: :func:`windowed_loudness` of 400 ms."""
     return windowed_loudness(x, rate, MOMENTARY_SUBBLOCKS, metric="momentary loudness")
 
 
 def short_term_loudness(x: Audio, rate: int) -> Signal:
-    """Measure short-term loudness: ungated 3 s windows every 100 ms, in LUFS.
-
-    The :func:`windowed_loudness` of 30 sub-blocks (EBU Tech 3341 §2): ``x`` is
-    ``(samples, channels)`` audio at ``rate`` Hz, window ``k`` ends at
-    ``(k + 30) * 100 ms``, and audio shorter than 3 s raises
-    :class:`~analysis.errors.TooShortError`.
-    """
+    """Measure EBU Tech 3341 short-term loudness: :func:`windowed_loudness` of 3 s."""
     return windowed_loudness(x, rate, SHORT_TERM_SUBBLOCKS, metric="short-term loudness")
 
 
@@ -200,7 +188,7 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio, mono or stereo.
+        ``(samples, channels)`` audio.
     rate : int
         Sample rate in Hz.
 
@@ -212,10 +200,9 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
 
     Raises
     ------
-    TooShortError
-        If the audio is shorter than one 400 ms block.
-    SilentAudioError
-        If no 400 ms block is above -70 LUFS.
+    TooShortError, SilentAudioError
+        As :func:`integrated_loudness`: the audio is shorter than one 400 ms block,
+        or no block is above -70 LUFS.
 
     References
     ----------

@@ -59,12 +59,11 @@ def band_indices(centres: FloatArray) -> npt.NDArray[np.int64]:
 def band_centres(rate: int) -> FloatArray:
     """Return the exact third-octave centres ``1000 * 2**(m/3)`` from 25 Hz to 16 kHz.
 
-    Bands whose upper edge ``fc * 2**(1/6)`` lies above the Nyquist frequency are dropped.
-
     Parameters
     ----------
     rate : int
-        Sample rate in Hz.
+        Sample rate in Hz: bands whose upper edge ``fc * 2**(1/6)`` lies above its
+        Nyquist frequency are dropped.
 
     Returns
     -------

@@ -204,7 +204,8 @@ def true_peak(x: Audio, rate: int, *, oversampling: int | None = None) -> float:
     x : numpy.ndarray
         ``(samples, channels)`` audio.
     rate : int
-        Sample rate in Hz.
+        Sample rate in Hz; the standard's oversampling factor follows from it
+        (:func:`oversampling_factor`).
     oversampling : int, optional
         Oversampling factor instead of the standard's (e.g. 32: the interpolated
         signal is then within a few thousandths of a dB of the continuous-time peak
