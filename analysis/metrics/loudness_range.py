@@ -84,7 +84,7 @@ def loudness_range(x: Audio, rate: int) -> float:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio, mono or stereo.
+        ``(samples, channels)`` audio.
     rate : int
         Sample rate in Hz.
 
