@@ -103,6 +103,36 @@ def check_rate(rate: float, *, name: str = "rate") -> int:
     return int(rate)
 
 
+def as_aligned_pair(
+    master: npt.ArrayLike, mix: npt.ArrayLike, rate: int
+) -> tuple[Audio, Audio, int]:
+    """Validate an aligned master, its mix and their common rate, for a pairwise metric.
+
+    The rate goes through :func:`check_rate`, then each signal through :func:`as_audio`
+    (named ``"master"`` and ``"mix"`` in messages); the two must then have equal length,
+    as :func:`analysis.metrics.alignment.aligned_pair` leaves them.
+
+    Returns
+    -------
+    tuple
+        ``(master, mix, rate)``, validated.
+
+    Raises
+    ------
+    InvalidInputError
+        If the lengths differ (or :func:`check_rate` or :func:`as_audio` refuses an input).
+    """
+    rate = check_rate(rate)
+    y = as_audio(master, name="master")
+    x = as_audio(mix, name="mix")
+    if y.shape[0] != x.shape[0]:
+        raise InvalidInputError(
+            f"master and mix must have equal length after alignment, "
+            f"got {y.shape[0]} and {x.shape[0]} samples"
+        )
+    return y, x, rate
+
+
 def mid(x: Audio) -> Signal:
     """Return the mid channel ``(L + R) / 2`` of ``(samples, channels)`` audio, 1-D float64.
 

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from analysis.audio import Audio, as_audio, check_rate, require_signal
+from analysis.audio import Audio, as_aligned_pair, require_signal
 from analysis.errors import InvalidInputError, TooShortError
 from analysis.metrics.coherence import segment_residuals
 from analysis.metrics.segments import excluded_segments, gain_track, segment_grid
@@ -234,14 +234,7 @@ def distortion(
     >>> d.dm, d.median_csdr > 60
     (0.0, True)
     """
-    rate = check_rate(rate)
-    y = as_audio(master, name="master")
-    x = as_audio(mix, name="mix")
-    if y.shape[0] != x.shape[0]:
-        raise InvalidInputError(
-            f"master and mix must have equal length after alignment, "
-            f"got {y.shape[0]} and {x.shape[0]} samples"
-        )
+    y, x, rate = as_aligned_pair(master, mix, rate)
     for name, value in (("segment_seconds", segment_seconds), ("hop_seconds", hop_seconds)):
         if not (math.isfinite(value) and value > 0):
             raise InvalidInputError(f"{name}={value!r} must be a positive number of seconds")

@@ -22,8 +22,8 @@ import numpy.typing as npt
 import scipy.fft
 from pystoi import utils as pystoi_utils
 
-from analysis.audio import Audio, Signal, as_audio, check_rate, require_signal
-from analysis.errors import InvalidInputError, TooShortError
+from analysis.audio import Audio, Signal, as_aligned_pair, require_signal
+from analysis.errors import TooShortError
 
 METRIC = "IT (ESTOI)"
 FS = 10000
@@ -136,14 +136,7 @@ def intelligibility(master: Audio, mix: Audio, rate: int) -> Intelligibility:
     >>> round(it.estoi, 6), round(it.stoi, 6)
     (1.0, 1.0)
     """
-    rate = check_rate(rate)
-    y = as_audio(master, name="master")
-    x = as_audio(mix, name="mix")
-    if y.shape[0] != x.shape[0]:
-        raise InvalidInputError(
-            f"master and mix must have equal length after alignment, "
-            f"got {y.shape[0]} and {x.shape[0]} samples"
-        )
+    y, x, rate = as_aligned_pair(master, mix, rate)
     for name, audio in (("master", y), ("mix", x)):
         require_signal(audio, name=name, metric=METRIC)
 
