@@ -244,7 +244,7 @@ def gated_blocks(x: Audio, rate: int) -> BlockGate:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio.
+        ``(samples, channels)`` audio, at least one 400 ms block long.
     rate : int
         Sample rate in Hz.
 

@@ -93,7 +93,7 @@ def windowed_loudness(
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio.
+        ``(samples, channels)`` audio, at least one window long.
     rate : int
         Sample rate in Hz.
     subblocks : int
@@ -188,7 +188,8 @@ def measure_loudness(x: Audio, rate: int) -> LoudnessStats:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio.
+        ``(samples, channels)`` audio, at least 400 ms long (the statistics of
+        short-term loudness need 3 s).
     rate : int
         Sample rate in Hz.
 

@@ -84,7 +84,7 @@ def loudness_range(x: Audio, rate: int) -> float:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(samples, channels)`` audio.
+        ``(samples, channels)`` audio, at least 3 s long.
     rate : int
         Sample rate in Hz.
 
