@@ -103,18 +103,40 @@ def check_rate(rate: float, *, name: str = "rate") -> int:
     return int(rate)
 
 
-def mid(x: Audio) -> Signal:
-    """Return the mid channel ``(L + R) / 2`` (the channel itself for mono).
+def as_aligned_pair(
+    master: npt.ArrayLike, mix: npt.ArrayLike, rate: int
+) -> tuple[Audio, Audio, int]:
+    """Validate an aligned master, its mix and their common rate, for a pairwise metric.
 
-    Parameters
-    ----------
-    x : numpy.ndarray
-        ``(samples, channels)`` audio.
+    The rate goes through :func:`check_rate`, then each signal through :func:`as_audio`
+    (named ``"master"`` and ``"mix"`` in messages); the two must then have equal length,
+    as :func:`analysis.metrics.alignment.aligned_pair` leaves them.
 
     Returns
     -------
-    numpy.ndarray
-        1-D float64 array.
+    tuple
+        ``(master, mix, rate)``, validated.
+
+    Raises
+    ------
+    InvalidInputError
+        If the lengths differ (or :func:`check_rate` or :func:`as_audio` refuses an input).
+    """
+    rate = check_rate(rate)
+    y = as_audio(master, name="master")
+    x = as_audio(mix, name="mix")
+    if y.shape[0] != x.shape[0]:
+        raise InvalidInputError(
+            f"master and mix must have equal length after alignment, "
+            f"got {y.shape[0]} and {x.shape[0]} samples"
+        )
+    return y, x, rate
+
+
+def mid(x: Audio) -> Signal:
+    """Return the mid channel ``(L + R) / 2`` of ``(samples, channels)`` audio, 1-D float64.
+
+    A mono channel is returned as it is (as a contiguous copy of the column).
     """
     if x.shape[1] == 2:
         return 0.5 * (x[:, 0] + x[:, 1])  # about 5x faster than x.mean(axis=1)
@@ -180,23 +202,10 @@ def require_signal(x: Audio, *, name: str, metric: str) -> None:
 
 
 def require_duration(x: Audio, rate: int, *, seconds: float, metric: str) -> None:
-    """Raise :class:`TooShortError` if ``x`` is shorter than ``seconds``.
+    """Raise :class:`TooShortError` if ``x`` lasts less than ``seconds`` at ``rate`` Hz.
 
-    Parameters
-    ----------
-    x : numpy.ndarray
-        ``(samples, channels)`` audio.
-    rate : int
-        Sample rate in Hz.
-    seconds : float
-        Minimum duration.
-    metric : str
-        The metric that needs the duration.
-
-    Raises
-    ------
-    TooShortError
-        If the audio is too short.
+    ``x`` is ``(samples, channels)`` audio; ``metric`` names the measure that needs the
+    duration, for the message.
     """
     have = x.shape[0] / rate
     if have < seconds:

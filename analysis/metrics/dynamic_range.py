@@ -45,18 +45,10 @@ class DynamicRange:
 
 
 def block_samples(rate: int) -> int:
-    """Return the DR block length in samples: 132 480 at 44.1 kHz, else ``3 * rate``.
+    """Return the DR block length in samples at ``rate`` Hz: 132 480 at 44.1 kHz, else ``3 * rate``.
 
-    Parameters
-    ----------
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    int
-        Samples per block. The official meter uses 3 x 44 160 samples (3.0041 s) at
-        44.1 kHz; dr14_t.meter reproduces it as ``3 * (rate + 60)``.
+    The official meter uses 3 x 44 160 samples (3.0041 s) at 44.1 kHz; dr14_t.meter
+    reproduces it as ``3 * (rate + 60)``.
 
     References
     ----------

@@ -22,8 +22,8 @@ import numpy.typing as npt
 import scipy.fft
 from pystoi import utils as pystoi_utils
 
-from analysis.audio import Audio, Signal, as_audio, check_rate, require_signal
-from analysis.errors import InvalidInputError, TooShortError
+from analysis.audio import Audio, Signal, as_aligned_pair, require_signal
+from analysis.errors import TooShortError
 
 METRIC = "IT (ESTOI)"
 FS = 10000
@@ -47,7 +47,6 @@ _CHUNK_FRAMES = 2048
 _CHUNK_SAMPLES = 1 << 19
 _WEIGHT_GROUPS = 5
 _BLAS_SINGLE_THREAD_MACS = 65536 * 4
-_NEAR_SILENT_PEAK = 1e-6
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -137,18 +136,9 @@ def intelligibility(master: Audio, mix: Audio, rate: int) -> Intelligibility:
     >>> round(it.estoi, 6), round(it.stoi, 6)
     (1.0, 1.0)
     """
-    rate = check_rate(rate)
-    y = as_audio(master, name="master")
-    x = as_audio(mix, name="mix")
-    if y.shape[0] != x.shape[0]:
-        raise InvalidInputError(
-            f"master and mix must have equal length after alignment, "
-            f"got {y.shape[0]} and {x.shape[0]} samples"
-        )
+    y, x, rate = as_aligned_pair(master, mix, rate)
     for name, audio in (("master", y), ("mix", x)):
-        # A cheap peak check first; require_signal (which allocates |x|) only near silence.
-        if max(float(audio.max()), -float(audio.min())) <= _NEAR_SILENT_PEAK:
-            require_signal(audio, name=name, metric=METRIC)
+        require_signal(audio, name=name, metric=METRIC)
 
     clean = _resample_to_stoi_rate(x, rate)
     degraded = _resample_to_stoi_rate(y, rate)

@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis import METRICS_VERSION
 from analysis.audio import Audio, as_audio, check_rate, require_signal
-from analysis.io import read_audio
+from analysis.io import AudioFile, read_audio
 from analysis.metrics.alignment import Alignment, align, aligned_pair, match_rates
 from analysis.metrics.distortion import Distortion, distortion
 from analysis.metrics.dynamic_range import DynamicRange, dynamic_range
@@ -334,8 +334,16 @@ def measure_files(
     MeasureResult
         All metrics, with the lossy flags set from the files' codecs.
     """
-    master = read_audio(master_path)
-    mix = read_audio(mix_path)
+    return measure_decoded(read_audio(master_path), read_audio(mix_path), **options)
+
+
+def measure_decoded(master: AudioFile, mix: AudioFile, **options: object) -> MeasureResult:
+    """Run :func:`measure` on a decoded master and mix (:class:`analysis.io.AudioFile`).
+
+    Each keeps its own sample rate, the lossy flags come from their codecs, and
+    ``options`` go to :func:`measure`, as for :func:`measure_files` (which reads the
+    files and calls this).
+    """
     return measure(
         master.samples,
         mix.samples,

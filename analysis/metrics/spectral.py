@@ -21,7 +21,7 @@ from scipy import fft, signal
 
 from analysis.audio import Audio, as_audio, check_rate
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
-from analysis.metrics.loudness import BlockGate, gated_blocks
+from analysis.metrics.k_weighting import BlockGate, gated_blocks
 
 __all__ = [
     "Spectrum",
@@ -44,17 +44,9 @@ LEVEL_FLOOR = 1e-20
 
 
 def ltas_nperseg(rate: int) -> int:
-    """Return the Welch segment length: 8192 at 44.1/48 kHz, scaled by rate in powers of 2.
+    """Return the Welch segment length at ``rate`` Hz: 8192 at 44.1/48 kHz, scaled in powers of 2.
 
-    Parameters
-    ----------
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    int
-        ``2 ** round(log2(8192 / 44100 * rate))``.
+    That is ``2 ** round(log2(8192 / 44100 * rate))``.
     """
     return int(2 ** round(math.log2(8192 / 44100 * check_rate(rate))))
 
@@ -67,12 +59,11 @@ def band_indices(centres: FloatArray) -> npt.NDArray[np.int64]:
 def band_centres(rate: int) -> FloatArray:
     """Return the exact third-octave centres ``1000 * 2**(m/3)`` from 25 Hz to 16 kHz.
 
-    Bands whose upper edge ``fc * 2**(1/6)`` lies above the Nyquist frequency are dropped.
-
     Parameters
     ----------
     rate : int
-        Sample rate in Hz.
+        Sample rate in Hz: bands whose upper edge ``fc * 2**(1/6)`` lies above its
+        Nyquist frequency are dropped.
 
     Returns
     -------
@@ -179,7 +170,7 @@ def measure_spectrum(x: Audio, rate: int, *, gate: BlockGate | None = None) -> S
         Sample rate in Hz.
     gate : BlockGate, optional
         The BS.1770 gate of ``x`` if already computed
-        (:func:`analysis.metrics.loudness.gated_blocks`).
+        (:func:`analysis.metrics.k_weighting.gated_blocks`).
 
     Returns
     -------

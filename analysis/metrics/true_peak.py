@@ -71,17 +71,9 @@ def sample_peak(x: Audio) -> float:
 
 
 def oversampling_factor(rate: int) -> int:
-    """Return the true-peak oversampling factor: the smallest reaching 176.4 kHz.
+    """Return the true-peak oversampling factor at ``rate`` Hz: the smallest reaching 176.4 kHz.
 
-    Parameters
-    ----------
-    rate : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    int
-        4 at 44.1 and 48 kHz, 2 at 88.2 and 96 kHz, 1 at 176.4 kHz and above.
+    4 at 44.1 and 48 kHz, 2 at 88.2 and 96 kHz, 1 at 176.4 kHz and above.
 
     References
     ----------
@@ -212,7 +204,8 @@ def true_peak(x: Audio, rate: int, *, oversampling: int | None = None) -> float:
     x : numpy.ndarray
         ``(samples, channels)`` audio.
     rate : int
-        Sample rate in Hz.
+        Sample rate in Hz; the standard's oversampling factor follows from it
+        (:func:`oversampling_factor`).
     oversampling : int, optional
         Oversampling factor instead of the standard's (e.g. 32: the interpolated
         signal is then within a few thousandths of a dB of the continuous-time peak

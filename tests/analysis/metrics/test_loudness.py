@@ -20,15 +20,14 @@ import pytest
 from scipy import signal
 
 from analysis.errors import ChannelCountError, SilentAudioError, TooShortError
+from analysis.metrics.k_weighting import gated_blocks, k_weighting_filters
 from analysis.metrics.loudness import (
-    gated_blocks,
     integrated_loudness,
-    k_weighting_filters,
-    loudness_range,
     measure_loudness,
     momentary_loudness,
     short_term_loudness,
 )
+from analysis.metrics.loudness_range import loudness_range
 from analysis.metrics.true_peak import oversampling_factor, sample_peak, true_peak
 from analysis.stimuli.synthesis import ai_style_master, synthetic_mix
 

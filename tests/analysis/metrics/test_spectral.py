@@ -10,7 +10,7 @@ import pytest
 from scipy import signal
 
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
-from analysis.metrics.loudness import gated_blocks
+from analysis.metrics.k_weighting import gated_blocks
 from analysis.metrics.spectral import band_centres, ltas_nperseg, measure_spectrum
 from analysis.metrics.tonal_balance import (
     bass_excitation_ratio,
