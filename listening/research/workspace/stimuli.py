@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from listening.models import Stimulus, Study
-from listening.research.api.serializers import StimulusUploadSerializer, TrackSerializer
+from listening.research.api.serializers import TrackSerializer
+from listening.research.api.stimulus_serializers import StimulusUploadSerializer
 from listening.research.researchers import researcher_required
 from listening.research.workspace.access import study_for
 from listening.research.workspace.navigation import study_tabs
