@@ -109,6 +109,19 @@ QuestionFormSet = forms.formset_factory(
 )
 
 
+#: The test design's fields (the rest of the preparation and trial fields have sections of
+#: their own: audio preparation, checks before "next").
+_DESIGN_FIELDS = (
+    "paradigm",
+    "reference_mode",
+    "anchors",
+    "trials_per_participant",
+    "balancing",
+    "abx_repetitions",
+    "ab_allow_no_preference",
+)
+
+
 class StudyForm(forms.Form):
     """A study's settings, in sections; attributes and questions come from two formsets."""
 
@@ -201,27 +214,9 @@ class StudyForm(forms.Form):
     #: The page's fieldsets of this form's fields, in order, by the template's names for them.
     SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
         "study": ("title", "description", "public_title", "public_description"),
-        "design": (
-            "paradigm",
-            "reference_mode",
-            "anchors",
-            "trials_per_participant",
-            "balancing",
-            "abx_repetitions",
-            "ab_allow_no_preference",
-        ),
-        "audio": (
-            "loudness_target_lufs",
-            "true_peak_ceiling_dbtp",
-            "sample_rate",
-            "excerpt_start",
-            "excerpt_length",
-            "fade_ms",
-            "playback_bit_depth",
-            "accept_mono",
-            "accept_lossy",
-        ),
-        "checks": ("must_play_all", "must_move_all", "require_100", "min_listen_seconds"),
+        "design": _DESIGN_FIELDS,
+        "audio": tuple(n for n in Study.PREPARATION_FIELDS if n not in _DESIGN_FIELDS),
+        "checks": tuple(n for n in Study.TRIAL_FIELDS if n not in _DESIGN_FIELDS),
         "screening": (
             "screening_tests",
             "screening_trials_per_test",
