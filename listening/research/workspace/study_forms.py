@@ -109,16 +109,14 @@ QuestionFormSet = forms.formset_factory(
 )
 
 
-#: The test design's fields (the rest of the preparation and trial fields have sections of
-#: their own: audio preparation, checks before "next").
+#: The checks before a participant may go on ("next"): a section of their own.
+_CHECK_FIELDS = ("must_play_all", "must_move_all", "require_100", "min_listen_seconds")
+#: The test design: the paradigm, the reference and anchors, and how trials are drawn.
 _DESIGN_FIELDS = (
     "paradigm",
     "reference_mode",
     "anchors",
-    "trials_per_participant",
-    "balancing",
-    "abx_repetitions",
-    "ab_allow_no_preference",
+    *(name for name in Study.TRIAL_FIELDS if name not in _CHECK_FIELDS),
 )
 
 
@@ -216,7 +214,7 @@ class StudyForm(forms.Form):
         "study": ("title", "description", "public_title", "public_description"),
         "design": _DESIGN_FIELDS,
         "audio": tuple(n for n in Study.PREPARATION_FIELDS if n not in _DESIGN_FIELDS),
-        "checks": tuple(n for n in Study.TRIAL_FIELDS if n not in _DESIGN_FIELDS),
+        "checks": _CHECK_FIELDS,
         "screening": (
             "screening_tests",
             "screening_trials_per_test",
