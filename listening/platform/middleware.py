@@ -34,32 +34,38 @@ def policy_for(path: str) -> str:
     return policy
 
 
-class ContentSecurityPolicyMiddleware:
+class DefaultHeadersMiddleware:
+    """Give every response the headers of :meth:`headers` that its view did not set."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", policy_for(request.path))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
-        )
+        for name, value in self.headers(request).items():
+            response.headers.setdefault(name, value)
         return response
 
+    def headers(self, request: HttpRequest) -> dict[str, str]:
+        raise NotImplementedError
 
-class PrivateCacheMiddleware:
+
+class ContentSecurityPolicyMiddleware(DefaultHeadersMiddleware):
+    def headers(self, request: HttpRequest) -> dict[str, str]:
+        return {
+            "Content-Security-Policy": policy_for(request.path),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cross-Origin-Opener-Policy": "same-origin",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        }
+
+
+class PrivateCacheMiddleware(DefaultHeadersMiddleware):
     """Mark every response the application answers ``Cache-Control: private, no-store``."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
-        response.headers.setdefault("Cache-Control", "private, no-store")
-        return response
+    def headers(self, request: HttpRequest) -> dict[str, str]:
+        return {"Cache-Control": "private, no-store"}
 
 
 class NulCharacterMiddleware:

@@ -135,30 +135,32 @@ class StimulusAdmin(StudyScopedAdmin):
 
         return reverse(f"admin:listening_stimulus_audio_{kind}", args=[stimulus.pk])
 
-    @admin.display(description="Listen")
-    def listen_links(self, stimulus: Stimulus) -> str:
-        links = [
-            (self.audio_url(stimulus, kind), label)
+    def stored_audio(self, stimulus: Stimulus, *, original: str, prepared: str) -> list[Any]:
+        """(label, URL) of each file the stimulus has stored: its upload, its playback file."""
+        return [
+            (label, self.audio_url(stimulus, kind))
             for kind, label, stored in (
-                ("original", "original", stimulus.original),
-                ("prepared", "prepared", stimulus.prepared),
+                ("original", original, stimulus.original),
+                ("prepared", prepared, stimulus.prepared),
             )
             if stored
         ]
+
+    @admin.display(description="Listen")
+    def listen_links(self, stimulus: Stimulus) -> str:
+        stored = self.stored_audio(stimulus, original="original", prepared="prepared")
+        links = [(url, label) for label, url in stored]
         if not links:
             return "-"
         return format_html_join(" · ", '<a href="{}" target="_blank">{}</a>', links)
 
     @admin.display(description="Listen")
     def listen(self, stimulus: Stimulus) -> str:
-        players = [
-            (label, self.audio_url(stimulus, kind))
-            for kind, label, stored in (
-                ("original", "Original upload", stimulus.original),
-                ("prepared", "Prepared playback file (as participants hear it)", stimulus.prepared),
-            )
-            if stored
-        ]
+        players = self.stored_audio(
+            stimulus,
+            original="Original upload",
+            prepared="Prepared playback file (as participants hear it)",
+        )
         if not players:
             return "-"
         return format_html_join(

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from listening.models import Stimulus, Study, Track
 from listening.research.admin.scoping import StudyScopedAdmin, visible_studies
+from listening.research.api.serializers import PARTICIPANT_FIELDS
 from listening.research.exports import bundle_response
 from listening.research.opening import open_study, problems_before_opening
 from listening.research.researchers import NOT_A_COLLABORATOR, find_collaborators
@@ -101,6 +102,17 @@ class StudyForm(forms.ModelForm):  # type: ignore[type-arg]
         formfield_callback = _https_urls
 
 
+#: The study's state, shown read-only in its own section.
+_STATUS_FIELDS = (
+    "status",
+    "participant_link",
+    "preparation",
+    "open_check",
+    "opened_at",
+    "closed_at",
+)
+
+
 @admin.register(Study)
 class StudyAdmin(StudyScopedAdmin):
     form = StudyForm
@@ -112,31 +124,12 @@ class StudyAdmin(StudyScopedAdmin):
     formfield_overrides: ClassVar[dict[Any, dict[str, Any]]] = {
         models.URLField: {"assume_scheme": "https"}
     }
-    readonly_fields = (
-        "owner",
-        "status",
-        "participant_link",
-        "preparation",
-        "open_check",
-        "opened_at",
-        "closed_at",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = ("owner", *_STATUS_FIELDS, "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ["title", "description", "is_demo", "owner", "collaborators"]}),
         (
             "Status",
-            {
-                "fields": [
-                    "status",
-                    "participant_link",
-                    "preparation",
-                    "open_check",
-                    "opened_at",
-                    "closed_at",
-                ]
-            },
+            {"fields": list(_STATUS_FIELDS)},
         ),
         (
             "Paradigm",
@@ -180,14 +173,7 @@ class StudyAdmin(StudyScopedAdmin):
                 "fields": [
                     "public_title",
                     "public_description",
-                    "consent_text",
-                    "instructions",
-                    "languages",
-                    "translations",
-                    "questionnaire",
-                    "screening",
-                    "completion_code",
-                    "redirect_url",
+                    *PARTICIPANT_FIELDS,
                 ]
             },
         ),

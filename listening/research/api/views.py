@@ -24,14 +24,13 @@ from listening.research.api.permissions import (
     stimuli_for_user,
     tracks_for_user,
 )
-from listening.research.api.serializers import (
+from listening.research.api.serializers import StudySerializer, TrackSerializer
+from listening.research.api.stimulus_serializers import (
     PrepareSerializer,
     ProgressSerializer,
     QueuedSerializer,
     StimulusSerializer,
     StimulusUploadSerializer,
-    StudySerializer,
-    TrackSerializer,
 )
 from listening.research.opening import open_study, problems_before_opening
 from listening.stimuli.tasks import enqueue_preparation, enqueue_track

@@ -158,6 +158,31 @@ _TRIAL_FIELDS = (
     "trial__track__title",
     "trial__track__genre",
 )
+#: The last fields of a pairwise answer's row: when it was given, its trial's times, and
+#: whether the session was simulated.
+_ANSWER_END_FIELDS = (
+    "answered_at",
+    "trial__started_at",
+    "trial__completed_at",
+    "trial__session__simulated",
+)
+
+
+def _pair_answer_rows(query: Any) -> Iterator[tuple[tuple[Any, ...], ...]]:
+    """Split each row of an ABX or AB query (``*_TRIAL_FIELDS``, two of the table's own,
+    ``*_PAIR_FIELDS``, the answer's own fields, ``*_ANSWER_END_FIELDS``) into: who (session,
+    participant, track, genre), the two, the pair, the answer's own fields, and the end
+    (times as ISO text, the simulated flag)."""
+    for row in query.iterator(chunk_size=CHUNK_SIZE):
+        session, pid, track, genre = row[:4]
+        answered, started, completed, sim = row[-4:]
+        yield (
+            (session, participant_label(session, pid), track, genre),
+            tuple(row[4:6]),
+            tuple(row[6:12]),
+            tuple(row[12:-4]),
+            (_iso(answered), _iso(started), _iso(completed), sim),
+        )
 
 
 def abx_rows(study: Study) -> Rows:
@@ -180,24 +205,15 @@ def abx_rows(study: Study) -> Rows:
             "answer__stimulus__system",
             "correct",
             "response_ms",
-            "answered_at",
-            "trial__started_at",
-            "trial__completed_at",
-            "trial__session__simulated",
+            *_ANSWER_END_FIELDS,
         )
     )
 
     def rows() -> Iterator[Sequence[Any]]:
-        for row in query.iterator(chunk_size=CHUNK_SIZE):
-            session, pid, track, genre, repetition, t_pos = row[:6]
-            pair = row[6:12]
-            x_stim, x_sys, x_pos, ans_pos, ans_sys, correct, ms, answered = row[12:20]
-            started, completed, sim = row[20:]
+        for who, (repetition, t_pos), pair, own, end in _pair_answer_rows(query):
+            x_stim, x_sys, x_pos, ans_pos, ans_sys, correct, ms = own
             yield (
-                session,
-                participant_label(session, pid),
-                track,
-                genre,
+                *who,
                 "|".join(sorted(str(s) for s in (pair[1], pair[4]))),
                 repetition,
                 t_pos,
@@ -209,10 +225,7 @@ def abx_rows(study: Study) -> Rows:
                 ans_sys,
                 correct,
                 ms,
-                _iso(answered),
-                _iso(started),
-                _iso(completed),
-                sim,
+                *end,
             )
 
     return list(ABX_COLUMNS), rows()
@@ -234,24 +247,16 @@ def preference_rows(study: Study) -> Rows:
             "no_preference",
             "response_ms",
             "changes",
-            "answered_at",
-            "trial__started_at",
-            "trial__completed_at",
-            "trial__session__simulated",
+            *_ANSWER_END_FIELDS,
         )
     )
 
     def rows() -> Iterator[Sequence[Any]]:
-        for row in query.iterator(chunk_size=CHUNK_SIZE):
-            session, pid, track, genre, attribute, t_pos = row[:6]
-            pair = row[6:12]
-            c_pos, c_sys, none, ms, changes, answered, started, completed, sim = row[12:]
+        for who, (attribute, t_pos), pair, own, end in _pair_answer_rows(query):
+            c_pos, c_sys, none, ms, changes = own
             ai = "A" if pair[1] == "ai" else "B" if pair[4] == "ai" else ""
             yield (
-                session,
-                participant_label(session, pid),
-                track,
-                genre,
+                *who,
                 attribute,
                 t_pos,
                 *pair,
@@ -261,10 +266,7 @@ def preference_rows(study: Study) -> Rows:
                 ai,
                 ms,
                 changes,
-                _iso(answered),
-                _iso(started),
-                _iso(completed),
-                sim,
+                *end,
             )
 
     return list(PREFERENCE_COLUMNS), rows()

@@ -18,7 +18,7 @@ from listening.research.researchers import researcher_required
 from listening.research.workspace.access import study_for
 from listening.research.workspace.launch_links import launch_links
 from listening.research.workspace.navigation import study_tabs
-from listening.research.workspace.study_forms import StudyBuilder, error_summary
+from listening.research.workspace.study_builder import StudyBuilder, error_summary
 
 
 def _study_page(study: Study, current: str, **context: Any) -> dict[str, Any]:
@@ -63,19 +63,22 @@ def edit_settings(request: HttpRequest, pk: int) -> HttpResponse:
         if saved is not None:
             return redirect("workspace:study", saved.pk)
     shortest = shortest_track(study)
-    context = _study_page(study, "workspace:settings", shortest=shortest)
     if shortest is not None:
-        context["shortest_text"] = (
+        builder.form.notes["excerpt_start"] = (
             f"Shortest track: {shortest['title']!r}, whose versions share {shortest['span']} "
             f"of the mix ({shortest['seconds']:.1f} s); the excerpt must fit inside it."
         )
-    return _builder_page(request, builder, context)
+    return _builder_page(request, builder, _study_page(study, "workspace:settings"))
 
 
 def _builder_page(
     request: HttpRequest, builder: StudyBuilder, context: dict[str, Any]
 ) -> HttpResponse:
     status = 400 if request.method == "POST" else 200  # reached on POST only when refused
+    builder.form.notes.setdefault(
+        "excerpt_start",
+        "No audio uploaded yet: the excerpt is checked against every track once it is.",
+    )
     context = {**context, "builder": builder, "error_lines": error_summary(builder)}
     return render(request, "workspace/study_form.html", context, status=status)
 

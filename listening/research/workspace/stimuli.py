@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from listening.models import Stimulus, Study
-from listening.research.api.serializers import StimulusUploadSerializer, TrackSerializer
+from listening.research.api.serializers import TrackSerializer
+from listening.research.api.stimulus_serializers import StimulusUploadSerializer
 from listening.research.researchers import researcher_required
 from listening.research.workspace.access import study_for
 from listening.research.workspace.navigation import study_tabs
@@ -43,6 +44,11 @@ def _messages(errors: Any) -> list[str]:
                 out.append(message if quiet else f"{field}: {message}")
         return out
     return [str(errors)]
+
+
+def _refused(errors: list[str], **extra: Any) -> JsonResponse:
+    """The page's JSON answer to a refused request (the name, when given, of the file)."""
+    return JsonResponse({"ok": False, **extra, "errors": errors}, status=400)
 
 
 def _progress(study: Study) -> dict[str, Any]:
@@ -108,7 +114,7 @@ def add_track(request: HttpRequest, pk: int) -> JsonResponse:
         context={"request": request},
     )
     if not serializer.is_valid():
-        return JsonResponse({"ok": False, "errors": _messages(serializer.errors)}, status=400)
+        return _refused(_messages(serializer.errors))
     track = serializer.save()
     return JsonResponse({"ok": True, "track": {"id": track.pk, "title": track.title}})
 
@@ -122,12 +128,10 @@ def upload(request: HttpRequest, pk: int) -> JsonResponse:
     name = request.POST.get("name", "") or getattr(request.FILES.get("file"), "name", "")
     refused = upload_refused(request)
     if refused is not None:
-        return JsonResponse({"ok": False, "name": name, "errors": [refused]}, status=400)
+        return _refused([refused], name=name)
     track_id = request.POST.get("track", "")
     if not study.tracks.filter(pk=int(track_id) if track_id.isdigit() else -1).exists():
-        return JsonResponse(
-            {"ok": False, "name": name, "errors": ["choose a track of this study"]}, status=400
-        )
+        return _refused(["choose a track of this study"], name=name)
     data = {key: request.POST.get(key, "") for key in ("track", "role", "system", "provider")}
     if not data["system"]:
         del data["system"]  # a mix's system is filled in by the serializer
@@ -135,9 +139,7 @@ def upload(request: HttpRequest, pk: int) -> JsonResponse:
         data={**data, "file": request.FILES.get("file")}, context={"request": request}
     )
     if not serializer.is_valid():
-        return JsonResponse(
-            {"ok": False, "name": name, "errors": _messages(serializer.errors)}, status=400
-        )
+        return _refused(_messages(serializer.errors), name=name)
     with transaction.atomic():
         stimulus = serializer.save()
         enqueue_track(stimulus.track)
@@ -152,21 +154,16 @@ def manifest(request: HttpRequest, pk: int) -> JsonResponse:
     """Read a folder's manifest and create its tracks; answer the rows for the uploads."""
     study = study_for(request, pk)
     if not study.is_draft:
-        return JsonResponse(
-            {"ok": False, "errors": [f"the study is {study.status}; it no longer takes uploads"]},
-            status=400,
-        )
+        return _refused([f"the study is {study.status}; it no longer takes uploads"])
     upload = request.FILES.get("manifest")
     if upload is None or (upload.size or 0) > MAX_MANIFEST_BYTES:
-        return JsonResponse(
-            {"ok": False, "errors": ["send the manifest (a CSV file of at most 1 MB)"]}, status=400
-        )
+        return _refused(["send the manifest (a CSV file of at most 1 MB)"])
     try:
         text = upload.read().decode("utf-8-sig")
         rows = read_manifest(text.splitlines(), name=upload.name or "manifest.csv")
     except (UnicodeDecodeError, ManifestError) as exc:
         message = str(exc) if isinstance(exc, ManifestError) else "the manifest is not UTF-8 text"
-        return JsonResponse({"ok": False, "errors": [message]}, status=400)
+        return _refused([message])
     tracks = {t.title: t for t in study.tracks.all()}
     errors: list[str] = []
     with transaction.atomic():
@@ -189,7 +186,7 @@ def manifest(request: HttpRequest, pk: int) -> JsonResponse:
         if errors:
             transaction.set_rollback(True)
     if errors:
-        return JsonResponse({"ok": False, "errors": errors}, status=400)
+        return _refused(errors)
     # Masters align to their track's mix: upload the mixes first.
     ordered = sorted(rows, key=lambda r: (r.role != "mix", r.number))
     return JsonResponse(
@@ -218,10 +215,7 @@ def retry(request: HttpRequest, pk: int, track_pk: int) -> JsonResponse:
     study = study_for(request, pk)
     track = get_object_or_404(study.tracks.select_related("study"), pk=track_pk)
     if not study.is_draft:
-        return JsonResponse(
-            {"ok": False, "errors": [f"the study is {study.status}; its files are locked"]},
-            status=400,
-        )
+        return _refused([f"the study is {study.status}; its files are locked"])
     queued = enqueue_track(track, force=True)
     return JsonResponse({"ok": True, "queued_tracks": queued})
 
@@ -232,9 +226,6 @@ def prepare(request: HttpRequest, pk: int) -> JsonResponse:
     """Queue preparation of every track whose files are missing or outdated (the API's)."""
     study = study_for(request, pk)
     if not study.is_draft:
-        return JsonResponse(
-            {"ok": False, "errors": [f"the study is {study.status}; its files are locked"]},
-            status=400,
-        )
+        return _refused([f"the study is {study.status}; its files are locked"])
     queued = enqueue_preparation(study)
     return JsonResponse({"ok": True, "queued_tracks": queued})

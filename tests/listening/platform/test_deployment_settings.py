@@ -100,3 +100,23 @@ def test_participant_limits_must_be_positive(
     )  # fmt: skip
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_numeric_variables_take_their_default_when_empty_and_refuse_other_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from config.env import env_float, env_int
+
+    monkeypatch.setenv("LISTENING_TEST_NUMBER", "  ")
+    assert env_int("LISTENING_TEST_NUMBER", 7) == 7
+    assert env_float("LISTENING_TEST_NUMBER", 0.5) == 0.5
+    monkeypatch.setenv("LISTENING_TEST_NUMBER", "12")
+    assert env_int("LISTENING_TEST_NUMBER", 7) == 12
+    assert env_float("LISTENING_TEST_NUMBER", 0.5) == 12.0
+    monkeypatch.setenv("LISTENING_TEST_NUMBER", "1.5")
+    assert env_float("LISTENING_TEST_NUMBER", 0.5) == 1.5
+    with pytest.raises(ImproperlyConfigured, match=r"NUMBER='1\.5' must be an integer"):
+        env_int("LISTENING_TEST_NUMBER", 7)
+    monkeypatch.setenv("LISTENING_TEST_NUMBER", "many")
+    with pytest.raises(ImproperlyConfigured, match="LISTENING_TEST_NUMBER='many' must be a number"):
+        env_float("LISTENING_TEST_NUMBER", 0.5)

@@ -390,3 +390,14 @@ def test_an_open_studys_page_saves_as_the_browser_posts_it(signed_in: Any, resea
     study.refresh_from_db()
     assert study.attributes[0] == "overall quality"
     assert study.attribute_descriptions == {"clarity": "Clear?", "overall quality": "Is it clear?"}
+
+
+def test_the_page_shows_every_field_of_the_study_form_once(signed_in: Any) -> None:
+    from listening.research.workspace.study_forms import StudyForm
+
+    shown = [name for names in StudyForm.SECTIONS.values() for name in names]
+    assert sorted(shown) == sorted(StudyForm.base_fields)
+    page = signed_in.get(NEW).content.decode()
+    for name in StudyForm.base_fields:
+        assert page.count(f'class="field field-{name}"') == 1, name
+    assert "No audio uploaded yet: the excerpt is checked" in page
