@@ -73,17 +73,10 @@ def _measure(
     master: Stimulus, master_audio: AudioFile, mix: Stimulus, mix_audio: AudioFile
 ) -> None:
     from analysis.errors import AnalysisError
-    from analysis.metrics.measure import measure
+    from analysis.metrics.measure import measure_decoded
 
     try:
-        result = measure(
-            master_audio.samples,
-            mix_audio.samples,
-            master_audio.rate,
-            mix_rate=mix_audio.rate,
-            master_lossy=master_audio.lossy,
-            mix_lossy=mix_audio.lossy,
-        )
+        result = measure_decoded(master_audio, mix_audio)
     except AnalysisError as exc:
         _save_metrics(master, mix, {}, str(exc))
     else:
