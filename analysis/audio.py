@@ -28,6 +28,15 @@ Audio: TypeAlias = npt.NDArray[np.float64]
 Signal: TypeAlias = npt.NDArray[np.float64]
 """A 1-D float64 array (one channel)."""
 
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+"""Any float64 array (spectra, estimates, model parameters)."""
+
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+"""A boolean mask."""
+
+IntArray: TypeAlias = npt.NDArray[np.int64]
+"""An int64 array (indices, level codes)."""
+
 MAX_CHANNELS = 2
 
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import scipy.fft
 from scipy import signal
 
-from analysis.audio import Audio
+from analysis.audio import Audio, FloatArray
 from analysis.metrics.segments import frame_runs, run_sums
 
 __all__ = ["REGULARISER", "predicted_power", "segment_residuals", "stft_chunk"]
@@ -28,7 +28,6 @@ REGULARISER = 1e-9
 """Diagonal loading of the mix cross-spectral matrix, relative to its trace."""
 _CHUNK_FRAMES = 128
 
-FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
 
 

@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 from scipy import signal
 
-from analysis.audio import Audio, as_aligned_pair, require_signal
+from analysis.audio import Audio, BoolArray, as_aligned_pair, require_signal
 from analysis.errors import InvalidInputError, TooShortError
 from analysis.metrics.coherence import segment_residuals
 from analysis.metrics.segments import excluded_segments, gain_track, segment_grid
@@ -54,9 +53,6 @@ CSDR_LIMIT_DB = 120.0
 """CSDR is clipped to +-120 dB, far beyond the numerical floor (about 87 dB) of the estimator."""
 MIN_FRAMES = 8
 """A segment must hold at least this many STFT frames for the coherence to mean anything."""
-
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

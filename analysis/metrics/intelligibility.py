@@ -22,7 +22,7 @@ import numpy.typing as npt
 import scipy.fft
 from pystoi import utils as pystoi_utils
 
-from analysis.audio import Audio, Signal, as_aligned_pair, require_signal
+from analysis.audio import Audio, FloatArray, Signal, as_aligned_pair, require_signal
 from analysis.errors import TooShortError
 
 METRIC = "IT (ESTOI)"
@@ -47,8 +47,6 @@ _CHUNK_FRAMES = 2048
 _CHUNK_SAMPLES = 1 << 19
 _WEIGHT_GROUPS = 5
 _BLAS_SINGLE_THREAD_MACS = 65536 * 4
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

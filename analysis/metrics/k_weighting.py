@@ -23,7 +23,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
-from analysis.audio import Audio, as_audio, check_rate, require_duration
+from analysis.audio import Audio, BoolArray, FloatArray, as_audio, check_rate, require_duration
 from analysis.errors import SilentAudioError
 from analysis.metrics.threads import pmap
 
@@ -46,8 +46,6 @@ __all__ = [
     "window_power",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 LOUDNESS_OFFSET = -0.691
 """Constant of BS.1770 eq. 2: a 997 Hz sine at 0 dBFS in one channel reads -3.01 LKFS."""

@@ -17,11 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from analysis.audio import Audio
-
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from analysis.audio import Audio, BoolArray, FloatArray, IntArray
 
 EDIT_TOLERANCE_DB = 3.0
 """Segments whose gain differs from the median gain by more are fades or edits."""

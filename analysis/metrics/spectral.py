@@ -19,7 +19,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import fft, signal
 
-from analysis.audio import Audio, as_audio, check_rate
+from analysis.audio import Audio, FloatArray, as_audio, check_rate
 from analysis.errors import InvalidInputError, SilentAudioError, TooShortError
 from analysis.metrics.k_weighting import BlockGate, gated_blocks
 
@@ -30,7 +30,6 @@ __all__ = [
     "measure_spectrum",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 BAND_RANGE = (-16, 12)
 """Band indices ``m`` of the third-octave bands kept: nominal 25 Hz to 16 kHz."""

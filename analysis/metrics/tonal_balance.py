@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from analysis.audio import FloatArray
 from analysis.errors import InvalidInputError
-from analysis.metrics.spectral import FloatArray, Spectrum, band_indices, readonly
+from analysis.metrics.spectral import Spectrum, band_indices, readonly
 
 __all__ = [
     "BROAD_BANDS",

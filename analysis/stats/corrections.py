@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pingouin as pg
 
-FloatArray = npt.NDArray[np.float64]
+from analysis.audio import FloatArray
 
 
 def adjust(pvalues: Sequence[float] | FloatArray, method: str) -> FloatArray:

@@ -26,13 +26,13 @@ import numpy.typing as npt
 from scipy import special
 from threadpoolctl import threadpool_limits
 
+from analysis.audio import FloatArray
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import hessian
 from analysis.stats.optimise import minimise
 from analysis.stats.pls import Design, Grouping, Layout, solve
 from analysis.stats.reml import SINGULAR_TOL
 
-FloatArray = npt.NDArray[np.float64]
 #: Largest random-intercept SD tried, on the log-odds scale (an SD of 20 already
 #: means probabilities of 0 or 1 for every level).
 MAX_THETA: Final = 20.0

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 from scipy import optimize
 
-FloatArray = npt.NDArray[np.float64]
+from analysis.audio import FloatArray
 
 #: Values a component at 0 is probed with.
 PROBES: Final = (1e-3, 1e-2, 0.1, 0.3, 1.0)

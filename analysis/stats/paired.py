@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.audio import FloatArray
 from analysis.stats.corrections import adjust
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def t_interval(

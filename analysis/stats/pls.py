@@ -28,10 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg
 
+from analysis.audio import FloatArray, IntArray
 from analysis.errors import InvalidInputError
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from analysis.audio import FloatArray
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import jacobian
 from analysis.stats.optimise import minimise
 from analysis.stats.pls import Design, Grouping, Layout, Solution, solve
-
-FloatArray = npt.NDArray[np.float64]
 
 #: A relative SD θ_k below this counts as a singular (boundary) fit, as lme4's
 #: ``isSingular(tol = 1e-4)``.
