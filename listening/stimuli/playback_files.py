@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ def encode_versions(
 
     from analysis.io import write_audio
     from analysis.metrics.loudness import integrated_loudness
+    from analysis.metrics.threads import pmap
     from analysis.metrics.true_peak import interpolation_gain, true_peak
     from analysis.stimuli.levels import STRICT_OVERSAMPLING, apply_gain, quantize
 
@@ -76,13 +78,14 @@ def encode_versions(
             path = Path(folder) / f"{i}.flac"
             write_audio(path, own, rate, subtype=subtype, format="FLAC")
             files.append((version, "prepared", path))
-            spread = 0.0
-            for k in range(pool_size):
-                copy = quantize(audio, bits, rng=np.random.default_rng([seed, 1 + k]))
-                spread = max(spread, float(np.max(np.abs(copy - own))))
-                path = Path(folder) / f"{i}-{k}.flac"
-                write_audio(path, copy, rate, subtype=subtype, format="FLAC")
-                files.append((version, "pool", path))
+            # The copies are independent (each its own seed): encode them on a few threads
+            # (libsndfile's FLAC encoder releases the GIL); the files do not depend on it.
+            copies = pmap(
+                partial(_dithered_copy, audio, own, bits, seed, rate, Path(folder) / str(i)),
+                range(pool_size),
+            )
+            spread = max((difference for difference, _ in copies), default=0.0)
+            files.extend((version, "pool", path) for _, path in copies)
             gain_bound = max(
                 interpolation_gain(rate), interpolation_gain(rate, STRICT_OVERSAMPLING)
             )
@@ -115,6 +118,21 @@ def encode_versions(
             version.fields["prepared_variant"] = version.fields["prepared_pool"][0]
             version.fields["prepared_size"] = size
     return worst
+
+
+def _dithered_copy(
+    audio: Audio, own: Audio, bits: int, seed: int, rate: int, stem: Path, k: int
+) -> tuple[float, Path]:
+    """Write dithered copy ``k``; return its largest distance from ``own`` and its path."""
+    import numpy as np
+
+    from analysis.io import write_audio
+    from analysis.stimuli.levels import quantize
+
+    copy = quantize(audio, bits, rng=np.random.default_rng([seed, 1 + k]))
+    path = stem.with_name(f"{stem.name}-{k}.flac")
+    write_audio(path, copy, rate, subtype=f"PCM_{bits}", format="FLAC")
+    return float(np.max(np.abs(copy - own))), path
 
 
 _PREPARED_FIELDS = (

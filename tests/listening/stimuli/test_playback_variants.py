@@ -113,3 +113,36 @@ class PlaybackVariantsTestCase(BaseTestCase):
             assert len(set(repeat)) == 4
             assert set(first).isdisjoint(repeat)
         assert variant_index(5, 1, True, 1) == 0
+
+
+class PoolEncodingTestCase(BaseTestCase):
+    """The pool's copies are encoded on a few threads; the files must not depend on that."""
+
+    def pool(self, stimulus: Stimulus) -> list[np.ndarray]:
+        stimulus.refresh_from_db()
+        storage = stimulus.prepared.storage
+        decoded = []
+        for name in stimulus.prepared_pool:
+            with storage.open(name) as f:
+                decoded.append(sf.read(io.BytesIO(f.read()), dtype="float64")[0])
+        return decoded
+
+    def test_the_pool_is_the_same_encoded_on_threads_or_one_after_another(self) -> None:
+        from unittest import mock
+
+        self.study.anchors = False
+        self.study.save()
+        track = self.add_full_track("Song", seed=5)
+        prepare_track(track.pk)
+        master = track.stimuli.get(system="ai")
+        threaded = self.pool(master)
+        with mock.patch(
+            "analysis.metrics.threads.pmap", lambda fn, items: [fn(item) for item in items]
+        ):
+            prepare_track(track.pk, force=True)
+        sequential = self.pool(master)
+        assert len(threaded) == len(sequential) == settings.LISTENING_PLAYBACK_VARIANTS
+        for a, b in zip(threaded, sequential, strict=True):
+            np.testing.assert_array_equal(a, b)
+        # Distinct seeds: no two copies of the pool are the same.
+        assert all(not np.array_equal(a, b) for a, b in itertools.combinations(threaded, 2))
