@@ -17,12 +17,11 @@ the fits are checked against R's ``glmer`` in ``tests/analysis``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 from scipy import special
 from threadpoolctl import threadpool_limits
 
@@ -30,7 +29,7 @@ from analysis.audio import FloatArray
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import hessian
 from analysis.stats.optimise import minimise
-from analysis.stats.pls import Design, Grouping, Layout, solve
+from analysis.stats.pls import Layout, MixedModel, solve
 from analysis.stats.reml import SINGULAR_TOL
 
 #: Largest random-intercept SD tried, on the log-odds scale (an SD of 20 already
@@ -90,7 +89,7 @@ class GlmmFit:
         return np.sqrt(np.where(diagonal > 0, diagonal, np.nan))
 
 
-class BinomialGLMM:
+class BinomialGLMM(MixedModel):
     """The Laplace deviance of one binary data set (see the module docstring).
 
     Parameters
@@ -107,6 +106,7 @@ class BinomialGLMM:
     Examples
     --------
     >>> rng = np.random.default_rng(1)
+    >>> from analysis.stats.pls import Grouping
     >>> g = Grouping.from_labels("participant", np.repeat(np.arange(20), 10))
     >>> y = (rng.random(200) < 0.7).astype(float)
     >>> fit = BinomialGLMM(y, np.ones((200, 1)), [g]).fit()
@@ -114,20 +114,9 @@ class BinomialGLMM:
     True
     """
 
-    def __init__(
-        self,
-        y: npt.ArrayLike,
-        x: npt.ArrayLike,
-        groupings: Sequence[Grouping],
-        x_names: Sequence[str] | None = None,
-    ) -> None:
-        design = Design.checked(y, x, x_names)
-        if not np.isin(design.y, (0.0, 1.0)).all():
+    def _setup(self) -> None:
+        if not np.isin(self.y, (0.0, 1.0)).all():
             raise InvalidInputError("a binomial GLMM needs answers coded 0 or 1")
-        self.y, self.x, self.x_names = design.y, design.x, design.x_names
-        self.p = self.x.shape[1]
-        self.groupings = tuple(groupings)
-        self._joint = Layout(self.groupings, self.x)  # checks the groupings against n
         self._random = Layout(self.groupings, np.zeros((self.y.size, 0)))
         self._u_start: FloatArray | None = None
 
@@ -143,7 +132,7 @@ class BinomialGLMM:
         With ``beta`` None, β is estimated with u (stage 1, ``nAGQ = 0``);
         otherwise the offset Xβ is fixed.
         """
-        layout = self._joint if beta is None else self._random
+        layout = self._layout if beta is None else self._random
         n_u = layout.n_blocks * layout.k + layout.m
         # Start from the last mode: PIRLS minimises a convex function, so the start
         # changes only how many steps it takes.

@@ -254,6 +254,41 @@ class Layout:
         return eta
 
 
+class MixedModel:
+    """What every mixed model here holds: a checked design and its grouping factors.
+
+    Subclasses take the same arguments and finish their set-up in :meth:`_setup`.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Responses.
+    x : array_like, shape (n, p)
+        Fixed-effects design, full column rank.
+    groupings : sequence of Grouping
+        Grouping factors with a random intercept each (at least one).
+    x_names : sequence of str, optional
+        Names of the columns of ``x``.
+    """
+
+    def __init__(
+        self,
+        y: npt.ArrayLike,
+        x: npt.ArrayLike,
+        groupings: Sequence[Grouping],
+        x_names: Sequence[str] | None = None,
+    ) -> None:
+        design = Design.checked(y, x, x_names)
+        self.y, self.x, self.x_names = design.y, design.x, design.x_names
+        self.n, self.p = self.x.shape
+        self.groupings = tuple(groupings)
+        self._layout = Layout(self.groupings, self.x)  # checks the groupings against n
+        self._setup()
+
+    def _setup(self) -> None:
+        """Check what only this model needs and precompute what its fits share."""
+
+
 def _nested(h: Grouping, g: Grouping) -> bool:
     """Whether every level of ``h`` lies within one level of ``g``."""
     pairs = np.unique(h.codes * np.int64(max(g.n_levels, 1)) + g.codes)

@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 from scipy import stats
 
 from analysis.audio import FloatArray
 from analysis.errors import InvalidInputError
 from analysis.stats.derivatives import jacobian
 from analysis.stats.optimise import minimise
-from analysis.stats.pls import Design, Grouping, Layout, Solution, solve
+from analysis.stats.pls import MixedModel, Solution, solve
 
 #: A relative SD θ_k below this counts as a singular (boundary) fit, as lme4's
 #: ``isSingular(tol = 1e-4)``.
@@ -225,7 +224,7 @@ class LmmFit:
         return FTestResult(f=f, num_df=float(q), den_df=den, p=p)
 
 
-class CrossedLMM:
+class CrossedLMM(MixedModel):
     """The REML criterion of one data set, for any θ (see the module docstring).
 
     Parameters
@@ -242,6 +241,7 @@ class CrossedLMM:
     Examples
     --------
     >>> rng = np.random.default_rng(0)
+    >>> from analysis.stats.pls import Grouping
     >>> g = Grouping.from_labels("participant", np.repeat(np.arange(10), 4))
     >>> y = np.repeat(rng.normal(size=10), 4) + rng.normal(size=40)
     >>> fit = CrossedLMM(y, np.ones((40, 1)), [g]).fit()
@@ -249,18 +249,7 @@ class CrossedLMM:
     (('participant',), (1,))
     """
 
-    def __init__(
-        self,
-        y: npt.ArrayLike,
-        x: npt.ArrayLike,
-        groupings: Sequence[Grouping],
-        x_names: Sequence[str] | None = None,
-    ) -> None:
-        design = Design.checked(y, x, x_names)
-        self.y, self.x, self.x_names = design.y, design.x, design.x_names
-        self.n, self.p = self.x.shape
-        self.groupings = tuple(groupings)
-        self._layout = Layout(self.groupings, self.x)  # checks the groupings against n
+    def _setup(self) -> None:
         self._products = self._layout.products(None, self.y)
 
     def _solve(self, theta: FloatArray, gradient: bool = False) -> Solution:
