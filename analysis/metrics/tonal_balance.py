@@ -98,6 +98,7 @@ def bass_excitation_ratio(master: Spectrum, mix: Spectrum) -> BassExcitation:
 
     Examples
     --------
+    >>> from analysis.metrics.spectral import measure_spectrum
     >>> t = np.arange(5 * 44100) / 44100
     >>> x = np.sin(2 * np.pi * 80 * t) + np.sin(2 * np.pi * 1000 * t)
     >>> y = 2 * np.sin(2 * np.pi * 80 * t) + np.sin(2 * np.pi * 1000 * t)
