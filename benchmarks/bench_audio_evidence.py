@@ -21,7 +21,7 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_participant import build_session, setup_django
+from bench_participant import build_session, build_study, setup_django
 from bench_rating_save import HOLDS, watch_the_lock
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     from listening.participant import evidence
     from listening.participant.audio import PARTICIPANT_COOKIE
 
-    token, trial = build_session()
+    token, trial = build_session(build_study(tracks=1, excerpt=30.0))
     session = Session.objects.get(token=token)
     keys = list(session.trials.get(position=trial).conditions.values_list("key", flat=True))
     client = Client()

@@ -31,7 +31,7 @@ from typing import Any
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_participant import build_session, saver, setup_django
+from bench_participant import build_session, build_study, saver, setup_django
 
 HOLDS: list[float] = []
 
@@ -98,7 +98,7 @@ def main() -> None:
     setup_django(Path(tempfile.mkdtemp(prefix="bench-rating-")))
     from listening.participant import autosave
 
-    token, trial = build_session()
+    token, trial = build_session(build_study(tracks=1, excerpt=30.0))
     watch_the_lock()
     save = saver(token, trial)
     replay = floor(save)
