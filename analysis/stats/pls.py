@@ -257,18 +257,10 @@ class Layout:
 class MixedModel:
     """What every mixed model here holds: a checked design and its grouping factors.
 
-    Subclasses take the same arguments and finish their set-up in :meth:`_setup`.
-
-    Parameters
-    ----------
-    y : array_like, shape (n,)
-        Responses.
-    x : array_like, shape (n, p)
-        Fixed-effects design, full column rank.
-    groupings : sequence of Grouping
-        Grouping factors with a random intercept each (at least one).
-    x_names : sequence of str, optional
-        Names of the columns of ``x``.
+    The constructor takes the responses ``y`` (n values), the fixed-effects design ``x``
+    (n rows, full column rank), the grouping factors (at least one, a random intercept
+    each) and, optionally, the names of the columns of ``x`` (:class:`Design`); each
+    model documents them for its own responses and finishes its set-up in :meth:`_setup`.
     """
 
     def __init__(
