@@ -219,6 +219,10 @@ class Study(StudyTexts, StudyProgress, models.Model):
     screening = models.JSONField(default=default_screening, blank=True)
     completion_code = models.CharField(max_length=64, blank=True)
     redirect_url = models.URLField(blank=True)
+    # Completed participants the study aims for (optional): the dashboard shows progress to it.
+    participant_target = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -126,7 +126,19 @@ class StudyAdmin(StudyScopedAdmin):
     }
     readonly_fields = ("owner", *_STATUS_FIELDS, "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ["title", "description", "is_demo", "owner", "collaborators"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "description",
+                    "is_demo",
+                    "owner",
+                    "collaborators",
+                    "participant_target",
+                ]
+            },
+        ),
         (
             "Status",
             {"fields": list(_STATUS_FIELDS)},

@@ -94,6 +94,7 @@ class StudySerializer(StructuredSettingsMixin, serializers.ModelSerializer[Study
             *Study.PREPARATION_FIELDS,
             *Study.TRIAL_FIELDS,
             *PARTICIPANT_FIELDS,
+            "participant_target",
             "track_count",
             "created_at",
             "updated_at",

@@ -90,6 +90,20 @@ def rates(study: Study, progress: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def target(study: Study, progress: dict[str, Any]) -> dict[str, Any] | None:
+    """The completed sessions against the study's participant target, or None without one."""
+    goal = study.participant_target
+    if not goal:
+        return None
+    completed = progress["completed"]
+    return {
+        "participants": goal,
+        "completed": completed,
+        "share": _share(min(completed, goal), goal),
+        "remaining": max(goal - completed, 0),
+    }
+
+
 def dashboard(study: Study) -> dict[str, Any]:
     """Every number of the live dashboard and its figures (SVG text)."""
     progress = participation(study)
@@ -99,6 +113,7 @@ def dashboard(study: Study) -> dict[str, Any]:
         "timeline": timeline(study),
         "estimate": live_estimate(study),
         "interval": estimate_interval(),
+        "target": target(study, progress),
         "updated": timezone.now(),
     }
     return {**numbers, "figures": figures(numbers)}
@@ -108,11 +123,14 @@ def figures(numbers: dict[str, Any]) -> dict[str, Any]:
     """The SVG figures of the dashboard's numbers."""
     rows = numbers["timeline"]["rows"]
     unit = numbers["timeline"]["unit"]
+    goal = numbers["target"]["participants"] if numbers.get("target") else None
     progress = charts.line_chart(
         "chart-progress",
         [(r["label"], r["cumulative_completed"]) for r in rows],
         title="Completed sessions over time (cumulative)",
-        desc=f"Cumulative completed sessions per {unit}; the table below lists every {unit}.",
+        desc=f"Cumulative completed sessions per {unit}; the table below lists every {unit}."
+        + (f" The dashed line is the target of {goal} participants." if goal else ""),
+        target=goal,
     )
     rate = numbers["rates"]
     rates_svg = charts.bar_chart(

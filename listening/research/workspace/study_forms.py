@@ -193,6 +193,14 @@ class StudyForm(forms.Form):
         label="Completion URL",
         help_text="Where participants go when done, e.g. Prolific's completion link.",
     )
+    participant_target = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        label="Target participants",
+        help_text="Completed participants the study aims for (e.g. from the sample-size plan); "
+        "the dashboard shows progress against it. Optional.",
+    )
 
     #: Model fields written from this form's fields of the same name.
     PLAIN = (
@@ -207,11 +215,18 @@ class StudyForm(forms.Form):
         "instructions",
         "completion_code",
         "redirect_url",
+        "participant_target",
     )
 
     #: The page's fieldsets of this form's fields, in order, by the template's names for them.
     SECTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "study": ("title", "description", "public_title", "public_description"),
+        "study": (
+            "title",
+            "description",
+            "public_title",
+            "public_description",
+            "participant_target",
+        ),
         "design": _DESIGN_FIELDS,
         "audio": tuple(n for n in Study.PREPARATION_FIELDS if n not in _DESIGN_FIELDS),
         "checks": _CHECK_FIELDS,
