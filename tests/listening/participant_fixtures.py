@@ -230,5 +230,14 @@ class ParticipantTestCase(BaseTestCase):
     def participant(self) -> Participant:
         return Participant(self.open_study, self.client)
 
+    def start_at_first_trial(self) -> None:
+        """A new participant past the training: sets ``p``, ``data``, ``trial_id`` and ``keys``."""
+        self.p = self.participant()
+        self.p.to_training()
+        self.p.save({"trial": 0, "type": "submit"})
+        self.data = self.p.trial_data()
+        self.trial_id = self.data["trial"]["id"]
+        self.keys = [c["key"] for c in self.data["conditions"]]
+
 
 __all__ = ["RATE", "SECRET_STUDY_TITLE", "Participant", "ParticipantTestCase", "build_study"]

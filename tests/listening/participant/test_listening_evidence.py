@@ -31,12 +31,7 @@ class EvidenceTestCase(ParticipantTestCase):
     def setUp(self) -> None:
         super().setUp()
         cache.clear()
-        self.p = self.participant()
-        self.p.to_training()
-        self.p.save({"trial": 0, "type": "submit"})
-        self.data = self.p.trial_data()
-        self.trial_id = self.data["trial"]["id"]
-        self.keys = [c["key"] for c in self.data["conditions"]]
+        self.start_at_first_trial()
         self.trial = Trial.objects.get(session=self.p.session, position=self.trial_id)
 
     def rate_all(self, p: Participant, data: dict[str, Any]) -> None:

@@ -20,12 +20,7 @@ class AnswersTestCase(ParticipantTestCase):
     def setUp(self) -> None:
         super().setUp()
         cache.clear()
-        self.p = self.participant()
-        self.p.to_training()
-        self.p.save({"trial": 0, "type": "submit"})
-        self.data = self.p.trial_data()
-        self.trial_id = self.data["trial"]["id"]
-        self.keys = [c["key"] for c in self.data["conditions"]]
+        self.start_at_first_trial()
 
     def rate(self, condition: str, score: Any = 70, attribute: str = "clarity", **kw: Any) -> Any:
         body = {"trial": self.trial_id, "type": "rating", "condition": condition}
